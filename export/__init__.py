@@ -1,0 +1,1 @@
+"""Export ParFace checkpoints to self-describing ONNX models and TensorRT engines."""

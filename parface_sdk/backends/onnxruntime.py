@@ -1,0 +1,61 @@
+"""Landmark backend on onnxruntime: CPU by default, CUDA or TensorRT providers when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from parface_sdk.backends.base import (
+    CONFIDENCE_OUTPUT,
+    CROPS_INPUT,
+    LANDMARKS_OUTPUT,
+    check_crops,
+    warmup_batch,
+)
+from parface_sdk.backends.ort_session import make_session
+from parface_sdk.errors import ModelLoadError
+from parface_sdk.spec import SPEC_METADATA_KEY, ModelSpec
+
+
+def read_onnx_spec(session, source: str) -> ModelSpec:
+    custom = session.get_modelmeta().custom_metadata_map
+    if SPEC_METADATA_KEY not in custom:
+        raise ModelLoadError(
+            f"{source} carries no ParFace spec in its metadata; it is not a parface-sdk model "
+            "(export one with `parface export onnx CHECKPOINT`)"
+        )
+    return ModelSpec.from_json(custom[SPEC_METADATA_KEY], source=source)
+
+
+class OnnxRuntimeBackend:
+    name = "onnxruntime"
+
+    def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None):
+        self.device = device
+        self.session = make_session(model_path, device=device, threads=threads)
+        self.spec = read_onnx_spec(self.session, str(model_path))
+        inputs = {node.name for node in self.session.get_inputs()}
+        outputs = {node.name for node in self.session.get_outputs()}
+        if self.spec.graph != "crop" or CROPS_INPUT not in inputs or not {
+            LANDMARKS_OUTPUT, CONFIDENCE_OUTPUT
+        } <= outputs:
+            raise ModelLoadError(
+                f"{model_path}: expected a crop graph with input {CROPS_INPUT!r} and outputs "
+                f"{LANDMARKS_OUTPUT!r}, {CONFIDENCE_OUTPUT!r}; got inputs {sorted(inputs)}, "
+                f"outputs {sorted(outputs)}"
+            )
+        self.providers = self.session.get_providers()
+
+    def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        crops = check_crops(crops, self.spec)
+        landmarks, confidence = self.session.run(
+            [LANDMARKS_OUTPUT, CONFIDENCE_OUTPUT], {CROPS_INPUT: crops}
+        )
+        return landmarks.astype(np.float32), confidence.astype(np.float32)
+
+    def warmup(self, batch_size: int = 1) -> None:
+        self.run(warmup_batch(self.spec, batch_size))
+
+    def close(self) -> None:
+        self.session = None

@@ -1,0 +1,79 @@
+"""onnxruntime sessions for every ONNX model of the project (landmarks and detectors alike)."""
+
+from __future__ import annotations
+
+import logging
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from parface_sdk.errors import BackendUnavailableError, ModelLoadError, ModelNotFoundError
+
+logger = logging.getLogger(__name__)
+
+_PROVIDERS_BY_DEVICE = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def import_onnxruntime() -> Any:
+    if _installed("onnxruntime") and _installed("onnxruntime-gpu"):
+        # Both wheels write the same `onnxruntime` package; whichever was installed last wins
+        # and the other's files are left half-overwritten.
+        logger.warning(
+            "both onnxruntime and onnxruntime-gpu are installed; they overwrite each other. "
+            "Fix: pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"
+        )
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "onnxruntime is not installed: pip install parface-sdk (CPU) or parface-sdk[gpu]"
+        ) from exc
+    return onnxruntime
+
+
+def providers_for(device: str) -> list[str]:
+    """The execution providers for ``device`` that this onnxruntime build has, best first."""
+    if device not in _PROVIDERS_BY_DEVICE:
+        raise ValueError(f"unknown device {device!r}; choose one of {sorted(_PROVIDERS_BY_DEVICE)}")
+    onnxruntime = import_onnxruntime()
+    available = set(onnxruntime.get_available_providers())
+    wanted = _PROVIDERS_BY_DEVICE[device]
+    chosen = [provider for provider in wanted if provider in available]
+    missing = [provider for provider in wanted if provider not in available]
+    if missing and device != "cpu":
+        logger.warning(
+            "device %r asked for %s, not available in this onnxruntime (%s); falling back to %s. "
+            "For GPU: pip install 'parface-sdk[gpu]' and uninstall plain onnxruntime",
+            device, missing, onnxruntime.__version__, chosen,
+        )
+    return chosen or ["CPUExecutionProvider"]
+
+
+def make_session(path: str | Path, device: str = "cpu", threads: int | None = None) -> Any:
+    """An InferenceSession on ``path``; load failures become :class:`ModelLoadError`."""
+    onnxruntime = import_onnxruntime()
+    path = Path(path)
+    if not path.is_file():
+        raise ModelNotFoundError(f"no ONNX model at {path}")
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=providers_for(device)
+        )
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        raise ModelLoadError(f"{path} is not a loadable ONNX model ({exc})") from exc

@@ -1,0 +1,47 @@
+"""`parface`: one command with a subcommand per job. Subcommand modules load only when used."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# subcommand -> module exposing add_parser(subparsers) and run(args) -> int
+SUBCOMMANDS = {
+    "align": "parface_sdk.cli.align",
+    "video": "parface_sdk.cli.video",
+    "analyze": "parface_sdk.cli.analyze",
+    "eval": "parface_sdk.cli.evaluate",
+    "export": "parface_sdk.cli.export",
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parface", description="3D facial landmarks with ParFace-Net"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in SUBCOMMANDS.items():
+        if only is not None and name != only:
+            subparsers.add_parser(name, help=f"see `parface {name} --help`", add_help=False)
+            continue
+        importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # Load only the chosen subcommand's module, so `parface align` does not import torch.
+    chosen = next((arg for arg in argv if arg in SUBCOMMANDS), None)
+    args = build_parser(only=chosen).parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The default model shipped inside the package, verified against its recorded SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from parface_sdk.errors import ModelLoadError, ModelNotFoundError
+
+MODELS_DIR = Path(__file__).resolve().parent
+MANIFEST = MODELS_DIR / "default.json"
+
+_HOW_TO_GET_ONE = (
+    "Pass a model explicitly: Aligner.from_pretrained('model.onnx'), after training one with "
+    "`parface-train all --config training/recipes/default-cpu.json` and exporting it with "
+    "`parface export onnx CHECKPOINT`; or reinstall parface-sdk, whose wheel ships the default model."
+)
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@cache
+def _verified(path: Path, expected: str) -> Path:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ModelLoadError(
+            f"{path} is damaged: SHA-256 {actual[:12]}... does not match the recorded "
+            f"{expected[:12]}...; reinstall parface-sdk"
+        )
+    return path
+
+
+def default_model_path(backend: str = "onnxruntime") -> Path:
+    """Path of the shipped default model for ``backend``, after checking its hash."""
+    if not MANIFEST.is_file():
+        raise ModelNotFoundError(f"no default model is installed. {_HOW_TO_GET_ONE}")
+    manifest = json.loads(MANIFEST.read_text())
+    entry = manifest.get("files", {}).get(backend)
+    if entry is None:
+        raise ModelNotFoundError(
+            f"the default model has no {backend!r} file (it ships {sorted(manifest.get('files', {}))})"
+        )
+    path = MODELS_DIR / entry["file"]
+    if not path.is_file():
+        raise ModelNotFoundError(f"the default model file {path} is missing. {_HOW_TO_GET_ONE}")
+    return _verified(path, entry["sha256"])

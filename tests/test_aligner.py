@@ -1,0 +1,107 @@
+import json
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from parface_sdk import Aligner, AlignerOptions, AlignResult
+from parface_sdk.errors import ModelNotFoundError, UnsupportedShapeError
+
+
+@pytest.fixture()
+def aligner(tiny_onnx):
+    with Aligner.from_pretrained(tiny_onnx) as instance:
+        yield instance
+
+
+def test_given_boxes_skip_detection(aligner, aflw_sample):
+    image, truth = aflw_sample
+    box = [*truth[:, :2].min(0), *truth[:, :2].max(0)]
+    result = aligner.align(image, boxes=[box])
+    assert isinstance(result, AlignResult) and len(result.faces) == 1
+    face = result.faces[0]
+    assert face.landmarks.shape == (68, 3) and face.landmarks.dtype == np.float32
+    assert face.confidence.shape == (68,) and face.transform.shape == (2, 3)
+    assert aligner._detector is None  # no detector was created
+    # The landmarks live in image pixels, around the crop of the face.
+    x0, y0, x1, y1 = face.box
+    margin = 0.5 * max(x1 - x0, y1 - y0)
+    assert (face.landmarks[:, 0] > x0 - margin).all() and (face.landmarks[:, 0] < x1 + margin).all()
+
+
+def test_color_orders_give_the_same_result(aligner, aflw_sample):
+    import cv2
+
+    image, truth = aflw_sample
+    bgr = cv2.imread(str(image))
+    box = [[*truth[:, :2].min(0), *truth[:, :2].max(0)]]
+    reference = aligner.align(bgr, boxes=box).faces[0].landmarks
+    rgb = aligner.align(bgr[:, :, ::-1], boxes=box, color="RGB").faces[0].landmarks
+    rgba = aligner.align(np.dstack([bgr, np.full(bgr.shape[:2], 255, np.uint8)]), boxes=box)
+    np.testing.assert_allclose(reference, rgb, atol=1e-4)
+    np.testing.assert_allclose(reference, rgba.faces[0].landmarks, atol=1e-4)
+    gray = aligner.align(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), boxes=box)
+    assert gray.faces[0].landmarks.shape == (68, 3)
+
+
+def test_batch_equals_single(aligner, aflw_sample):
+    image, truth = aflw_sample
+    box = [*truth[:, :2].min(0), *truth[:, :2].max(0)]
+    single = aligner.align(image, boxes=[box])
+    batch = aligner.align_batch([image, image], boxes=[[box], [box, box]])
+    assert [len(r.faces) for r in batch] == [1, 2]
+    for face in (batch[0].faces[0], batch[1].faces[1]):
+        np.testing.assert_allclose(face.landmarks, single.faces[0].landmarks, atol=1e-3)
+
+
+def test_empty_boxes_give_empty_result(aligner, aflw_sample):
+    result = aligner.align(aflw_sample[0], boxes=[])
+    assert result.faces == [] and result.image_width == 450
+    assert json.loads(result.to_json())["faces"] == []
+
+
+def test_align_from_landmarks_and_json(aligner, aflw_sample):
+    image, truth = aflw_sample
+    result = aligner.align_from_landmarks(image, [truth])
+    data = json.loads(result.to_json())
+    assert np.array(data["faces"][0]["landmarks"]).shape == (68, 3)
+    with pytest.raises(UnsupportedShapeError):
+        aligner.align_from_landmarks(image, [np.zeros((68,))])
+
+
+def test_results_are_validated():
+    from parface_sdk.results import Face
+
+    with pytest.raises(ValidationError):
+        Face(landmarks=np.zeros((68, 2)), confidence=np.zeros(68), box=np.zeros(4), score=1.0,
+             transform=np.zeros((2, 3)))
+    face = Face(landmarks=np.zeros((68, 3)), confidence=np.zeros(68), box=np.zeros(4), score=1.0,
+                transform=np.zeros((2, 3)))
+    with pytest.raises(ValueError):
+        face.landmarks[0, 0] = 1.0  # results are read-only
+
+
+def test_options_are_frozen_and_strict():
+    options = AlignerOptions()
+    with pytest.raises(ValidationError):
+        AlignerOptions(not_an_option=1)
+    with pytest.raises(ValidationError):
+        options.batch_size = 3
+
+
+def test_without_a_default_model_the_error_says_how_to_get_one(monkeypatch, tmp_path):
+    import parface_sdk.models as models
+
+    monkeypatch.setattr(models, "MANIFEST", tmp_path / "missing.json")
+    with pytest.raises(ModelNotFoundError, match="from_pretrained"):
+        Aligner()
+
+
+def test_importing_the_package_is_cheap():
+    import subprocess
+    import sys
+
+    code = ("import sys, parface_sdk; "
+            "print(sorted(m for m in ('torch', 'onnxruntime', 'cv2', 'tensorrt') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
