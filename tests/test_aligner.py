@@ -105,3 +105,19 @@ def test_importing_the_package_is_cheap():
             "print(sorted(m for m in ('torch', 'onnxruntime', 'cv2', 'tensorrt') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_image_without_a_face_gives_an_empty_result(aligner):
+    blank = np.full((240, 320, 3), 127, np.uint8)
+    result = aligner.align(blank)
+    assert result.faces == [] and (result.image_width, result.image_height) == (320, 240)
+
+
+def test_detector_path_finds_the_face(aligner, aflw_sample):
+    image, truth = aflw_sample
+    result = aligner.align(image)
+    assert len(result.faces) == 1
+    x0, y0, x1, y1 = result.faces[0].box
+    centre = truth[:, :2].mean(0)
+    assert x0 < centre[0] < x1 and y0 < centre[1] < y1
+    assert aligner.detector.name.startswith(("blazeface", "scrfd"))
