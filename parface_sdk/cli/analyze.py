@@ -1,0 +1,108 @@
+"""`parface analyze VIDEO|IMAGES --out DIR`: facial-asymmetry report (CSV, JSON summary, PNG plots)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from parface_sdk.cli.video import add_model_arguments, make_aligner, track_options
+from parface_sdk.errors import ParfaceError
+
+logger = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "analyze", help="facial asymmetry over a video or a series of photos (palsy assessment)",
+        description="Track the face, normalise head pose, measure left/right asymmetry per frame and "
+                    "write measures.csv, summary.json, plots/*.png and overlay.png.")
+    parser.add_argument("inputs", nargs="+", type=Path,
+                        help="one video file, or images / folders of images (one frame each, in order)")
+    parser.add_argument("--out", type=Path, default=Path("parface_analysis"), help="output folder")
+    parser.add_argument("--task", action="append", default=[], metavar="NAME=START:END",
+                        help="an expression held from START to END seconds (repeatable), e.g. rest=0:2 "
+                             "smile=2:4; for images, time is the image index / --fps")
+    parser.add_argument("--scale-mm", type=float, default=None,
+                        help="the subject's inter-canthal distance in mm, for results in mm")
+    parser.add_argument("--smoothing", choices=["savgol", "one_euro", "none"], default=None,
+                        help="temporal smoothing (default: savgol for video, none for images)")
+    parser.add_argument("--fps", type=float, default=1.0, help="frames per second of an image series")
+    add_model_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _is_video(inputs: list[Path]) -> bool:
+    return len(inputs) == 1 and inputs[0].is_file() and inputs[0].suffix.lower() not in IMAGE_SUFFIXES
+
+
+def _images(inputs: list[Path]) -> list[Path]:
+    images: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            images += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            images.append(path)
+    return images
+
+
+def _frame_rgb(inputs: list[Path], video: bool, index: int) -> np.ndarray | None:
+    from parface_sdk.image import load_image
+    from parface_sdk.video import read_video
+
+    if not video:
+        return load_image(_images(inputs)[index])
+    for position, (_, frame) in enumerate(read_video(inputs[0])):
+        if position == index:
+            return load_image(frame, "BGR")
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from parface_sdk.analysis import Task, measure_sequence
+    from parface_sdk.analysis.report import summarize, write_report
+    from parface_sdk.video import track
+
+    video = _is_video(args.inputs)
+    try:
+        tasks = [Task.parse(text) for text in args.task]
+        if video:
+            source = args.inputs[0]
+            options = track_options(args, smoothing="none")
+        else:
+            source = [(index / args.fps, path) for index, path in enumerate(_images(args.inputs))]
+            if not source:
+                raise ParfaceError(f"no images in {', '.join(map(str, args.inputs))}")
+            options = track_options(args, smoothing="none", redetect_interval=1)
+        aligner = make_aligner(args)
+    except (ParfaceError, ValueError) as exc:
+        print(f"parface analyze: {exc}", file=sys.stderr)
+        return 2
+    times, points = [], []
+    try:
+        with aligner:
+            for tracked in tqdm(track(aligner, source, options), unit="frame", desc="analyze",
+                                disable=args.no_progress):
+                times.append(tracked.timestamp)
+                face = tracked.face
+                points.append(np.full((68, 3), np.nan) if face is None else face.landmarks)
+    except ParfaceError as exc:
+        print(f"parface analyze: {exc}", file=sys.stderr)
+        return 1
+    smoothing = args.smoothing or ("savgol" if video else "none")
+    series = measure_sequence(np.stack(points), np.asarray(times), args.scale_mm, smoothing)
+    overlay_frame = None
+    if series.values:
+        overlay_frame = int(np.nanargmax(series.values["mirror_total"]))
+    image = _frame_rgb(args.inputs, video, overlay_frame) if overlay_frame is not None else None
+    paths = write_report(series, args.out, tasks, image_rgb=image, overlay_frame=overlay_frame)
+    guess = summarize(series, tasks)["affected_side"]
+    print(f"affected side: {guess['side']} (confidence {guess['confidence']:.2f}); "
+          f"report in {args.out} ({', '.join(sorted(p.name for p in paths.values()))})")
+    return 0 if series.values else 1

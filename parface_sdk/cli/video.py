@@ -1,0 +1,118 @@
+"""`parface video IN.mp4 --out DIR`: track the face through a video; JSON lines / CSV / overlay."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from parface_sdk.errors import ParfaceError
+
+logger = logging.getLogger(__name__)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Model and tracking options shared by `parface video` and `parface analyze`."""
+    parser.add_argument("--model", type=Path, default=None, help="model file (default: shipped)")
+    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or tensorrt")
+    parser.add_argument("--detector", default="auto", help="face detector name (default: auto)")
+    parser.add_argument("--detector-model", type=Path, default=None, help="detector model file")
+    parser.add_argument("--box", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), default=None,
+                        help="a known face box; no detector runs")
+    parser.add_argument("--redetect-interval", type=int, default=30,
+                        help="run the detector every N frames (0: only when the face is lost)")
+    parser.add_argument("--min-confidence", type=float, default=0.3,
+                        help="re-detect when the mean landmark confidence drops below this")
+    parser.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def make_aligner(args: argparse.Namespace):
+    from parface_sdk.aligner import Aligner
+    from parface_sdk.options import AlignerOptions
+
+    options = AlignerOptions(backend=args.backend, device=args.device, detector=args.detector,
+                             detector_model=args.detector_model)
+    return Aligner(args.model, options)
+
+
+def track_options(args: argparse.Namespace, **overrides):
+    from parface_sdk.video import TrackOptions
+
+    values = dict(redetect_interval=args.redetect_interval, min_confidence=args.min_confidence,
+                  box=tuple(args.box) if args.box else None, max_frames=args.max_frames)
+    values.update(overrides)
+    return TrackOptions(**values)
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("video", help="track 68 3D landmarks through a video")
+    parser.add_argument("input", type=Path, help="video file (anything OpenCV reads)")
+    parser.add_argument("--out", type=Path, default=Path("parface_out"), help="output folder")
+    parser.add_argument("--format", choices=["jsonl", "csv", "both"], default="both",
+                        help="per-frame output: JSON lines, CSV or both")
+    parser.add_argument("--overlay", action="store_true", help="also write an overlay MP4")
+    parser.add_argument("--smoothing", choices=["one_euro", "none"], default="one_euro",
+                        help="live One Euro smoothing of the landmarks (default) or none")
+    add_model_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import csv
+    import json
+    from contextlib import ExitStack
+
+    from tqdm import tqdm
+
+    from parface_sdk.video import CSV_HEADER, OverlayWriter, csv_row, read_video, track, video_info
+
+    try:
+        info = video_info(args.input)
+        options = track_options(args, smoothing=args.smoothing)
+        aligner = make_aligner(args)
+    except (ParfaceError, ValueError) as exc:
+        print(f"parface video: {exc}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / args.input.stem
+    current: dict = {}
+
+    def frames():
+        for timestamp, frame in read_video(args.input):
+            current["bgr"] = frame
+            yield timestamp, frame
+
+    total = min(info.frame_count, args.max_frames or info.frame_count) or None
+    found = count = 0
+    with ExitStack() as stack:
+        stack.enter_context(aligner)
+        jsonl = stack.enter_context(open(stem.with_suffix(".jsonl"), "w")) if args.format != "csv" else None
+        table = None
+        if args.format != "jsonl":
+            table = csv.writer(stack.enter_context(open(stem.with_suffix(".csv"), "w", newline="")))
+            table.writerow(CSV_HEADER)
+        overlay = None
+        if args.overlay:
+            overlay = stack.enter_context(OverlayWriter(
+                args.out / f"{args.input.stem}_overlay.mp4", info.fps or 30.0, (info.width, info.height)))
+        try:
+            for tracked in tqdm(track(aligner, frames(), options), total=total, unit="frame",
+                                desc="track", disable=args.no_progress):
+                if jsonl is not None:
+                    jsonl.write(json.dumps(tracked.to_dict()) + "\n")
+                if table is not None:
+                    table.writerow(csv_row(tracked))
+                if overlay is not None:
+                    overlay.write(current["bgr"][:, :, ::-1].copy(), tracked)
+                count += 1
+                found += tracked.face is not None
+        except ParfaceError as exc:
+            print(f"parface video: {exc}", file=sys.stderr)
+            return 1
+    logger.info("%d frames, a face in %d; outputs in %s", count, found, args.out)
+    if not found:
+        print(f"parface video: no face found in {args.input}", file=sys.stderr)
+    return 0 if found else 1

@@ -1,0 +1,163 @@
+"""Video reading and tracking: errors, when the detector runs, outputs; a tiny real model end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from parface_sdk.analysis import HeadPose, canonical_face
+from parface_sdk.errors import VideoError
+from parface_sdk.results import AlignResult, Face
+from parface_sdk.video import (
+    CSV_HEADER,
+    OverlayWriter,
+    TrackOptions,
+    iter_frames,
+    read_video,
+    track,
+    video_info,
+    write_csv,
+    write_jsonl,
+)
+
+BASE = HeadPose.from_angles(0, 0, 0, translation=(32.0, 24.0, 0.0), scale=20.0).to_image(canonical_face())
+
+
+class FakeAligner:
+    """Returns the base face shifted by the frame's index (stored in its first pixel)."""
+
+    def __init__(self, low_confidence=(), no_face=()):
+        self.low_confidence, self.no_face = set(low_confidence), set(no_face)
+        self.calls: list[tuple[str, int]] = []
+
+    def _face(self, index: int, confidence: float) -> Face:
+        points = (BASE + [index * 0.5, 0.0, 0.0]).astype(np.float32)
+        box = np.array([*points[:, :2].min(0), *points[:, :2].max(0)], np.float32)
+        return Face(landmarks=points, confidence=np.full(68, confidence, np.float32), box=box, score=0.9,
+                    transform=np.eye(2, 3))
+
+    def align(self, image, boxes=None, color="BGR"):
+        index = int(image[0, 0, 0])
+        self.calls.append(("detect", index))
+        faces = [] if index in self.no_face else [self._face(index, 0.9)]
+        return AlignResult(faces=faces, image_width=image.shape[1], image_height=image.shape[0])
+
+    def align_from_landmarks(self, image, landmarks, color="BGR"):
+        index = int(image[0, 0, 0])
+        self.calls.append(("track", index))
+        confidence = 0.1 if index in self.low_confidence | self.no_face else 0.9
+        return AlignResult(faces=[self._face(index, confidence)], image_width=image.shape[1],
+                           image_height=image.shape[0])
+
+
+def _frames(count: int) -> list[np.ndarray]:
+    return [np.full((48, 64, 3), index, np.uint8) for index in range(count)]
+
+
+def test_detector_runs_only_when_needed():
+    aligner = FakeAligner(low_confidence={4}, no_face={7})
+    frames = list(track(aligner, _frames(12), redetect_interval=5, smoothing="none"))
+    detected = [frame.index for frame in frames if frame.detected]
+    # first frame; low confidence at 4; interval after 4 -> 9; lost at 7 -> 8 detects again
+    assert detected == [0, 4, 7, 8]
+    assert ("track", 4) in aligner.calls and ("detect", 4) in aligner.calls
+    assert frames[7].face is None and frames[7].landmarks is None
+    assert frames[3].landmarks[0, 0] == pytest.approx(BASE[0, 0] + 1.5, abs=1e-4)
+    np.testing.assert_allclose([f.timestamp for f in frames[:3]], [0.0, 1 / 30, 2 / 30])
+
+
+def test_redetect_interval():
+    aligner = FakeAligner()
+    frames = list(track(aligner, _frames(10), redetect_interval=4, smoothing="none"))
+    assert [f.index for f in frames if f.detected] == [0, 4, 8]
+    assert [f.index for f in track(FakeAligner(), _frames(10), redetect_interval=0) if f.detected] == [0]
+    # a known box replaces the detector: it is used again only when the face is lost
+    boxed = track(FakeAligner(no_face={5}), _frames(10), redetect_interval=3, box=(0, 0, 10, 10))
+    assert [f.index for f in boxed if f.detected] == [0, 5, 6]
+
+
+def test_timestamps_and_smoothing_options():
+    stamped = [(0.5 * index, frame) for index, frame in enumerate(_frames(4))]
+    frames = list(track(FakeAligner(), stamped, TrackOptions(fps=10.0)))
+    assert [f.timestamp for f in frames] == [0.0, 0.5, 1.0, 1.5]
+    assert frames[0].landmarks.dtype == np.float32 and frames[0].landmarks.shape == (68, 3)
+    assert [t for t, _ in iter_frames(_frames(3), fps=10.0)] == [0.0, 0.1, 0.2]
+    with pytest.raises(ValueError):
+        TrackOptions(smoothing="kalman")
+
+
+def test_outputs(tmp_path):
+    frames = list(track(FakeAligner(no_face={2}), _frames(4)))
+    assert write_jsonl(frames, tmp_path / "f.jsonl") == 4
+    lines = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
+    assert lines[2]["face"] is None and len(lines[1]["landmarks"]) == 68
+    assert write_csv(frames, tmp_path / "f.csv") == 4
+    rows = list(csv.reader(open(tmp_path / "f.csv")))
+    assert rows[0] == CSV_HEADER and len(rows) == 5 and rows[3][3] == "0"
+    assert float(rows[1][CSV_HEADER.index("x0")]) == pytest.approx(BASE[0, 0], abs=1e-2)
+
+
+def test_a_video_that_cannot_be_opened_raises(tmp_path):
+    with pytest.raises(VideoError, match="no such video"):
+        next(read_video(tmp_path / "missing.mp4"))
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 10)
+    with pytest.raises(VideoError):
+        list(track(FakeAligner(), broken))
+    with pytest.raises(VideoError):
+        video_info(broken)
+
+
+def _write_clip(path, image: np.ndarray, count: int) -> None:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, image.shape[1::-1])
+    for index in range(count):
+        writer.write(np.roll(image, index % 2, axis=1))
+    writer.release()
+
+
+def test_tiny_model_tracks_a_real_clip(tiny_onnx, aflw_sample, tmp_path):
+    import cv2
+
+    from parface_sdk import Aligner
+
+    image_path, truth = aflw_sample
+    clip = tmp_path / "clip.mp4"
+    _write_clip(clip, cv2.imread(str(image_path)), 5)
+    info = video_info(clip)
+    assert info.frame_count == 5 and info.fps == pytest.approx(25.0)
+    box = (*truth[:, :2].min(0), *truth[:, :2].max(0))
+    with Aligner.from_pretrained(tiny_onnx) as aligner:
+        frames = list(track(aligner, clip, box=box, min_confidence=0.0))
+        assert [f.detected for f in frames] == [True, False, False, False, False]
+        assert all(f.landmarks.shape == (68, 3) for f in frames)
+        assert frames[4].timestamp == pytest.approx(4 / 25)
+        if hasattr(aligner, "track"):
+            assert len(list(aligner.track(clip, box=box, max_frames=2))) == 2
+    with OverlayWriter(tmp_path / "overlay.mp4", 25.0, (info.width, info.height)) as writer:
+        for frame, (_, bgr) in zip(frames, read_video(clip)):
+            writer.write(bgr[:, :, ::-1].copy(), frame)
+    assert video_info(tmp_path / "overlay.mp4").frame_count == 5
+
+
+def test_video_cli(tiny_onnx, aflw_sample, tmp_path):
+    import cv2
+
+    from parface_sdk.cli.main import main
+
+    image_path, truth = aflw_sample
+    clip = tmp_path / "clip.mp4"
+    _write_clip(clip, cv2.imread(str(image_path)), 4)
+    box = [str(v) for v in (*truth[:, :2].min(0), *truth[:, :2].max(0))]
+    out = tmp_path / "out"
+    code = main(["video", str(clip), "--out", str(out), "--model", str(tiny_onnx), "--box", *box,
+                 "--overlay", "--no-progress"])
+    assert code == 0
+    assert len((out / "clip.jsonl").read_text().splitlines()) == 4
+    assert len((out / "clip.csv").read_text().splitlines()) == 5
+    assert video_info(out / "clip_overlay.mp4").frame_count == 4
+    assert main(["video", str(tmp_path / "missing.mp4"), "--out", str(out)]) == 2
