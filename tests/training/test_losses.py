@@ -1,0 +1,146 @@
+"""The training losses against their formulas at hand-picked points."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training.losses import (  # noqa: E402
+    PERCEPTUAL_LAYERS,
+    PerceptualLoss,
+    adaptive_wing_loss,
+    awing_weight_map,
+    gradient_penalty,
+    heatmap_loss,
+    vgg19_features,
+)
+
+OMEGA, THETA, EPSILON, ALPHA = 14.0, 0.5, 1.0, 2.1
+
+
+def awing_reference(y: float, y_hat: float) -> float:
+    d = abs(y - y_hat)
+    p = ALPHA - y
+    a = OMEGA * (1 / (1 + (THETA / EPSILON) ** p)) * p * (THETA / EPSILON) ** (p - 1) / EPSILON
+    c = THETA * a - OMEGA * math.log(1 + (THETA / EPSILON) ** p)
+    if d < THETA:
+        return OMEGA * math.log(1 + (d / EPSILON) ** p)
+    return a * d - c
+
+
+@pytest.mark.parametrize(
+    "target, prediction",
+    [(0.0, 0.1), (0.0, 0.3), (1.0, 0.8), (0.5, 0.2),  # small-error branch
+     (0.0, 0.9), (1.0, 0.2), (0.3, -0.6), (0.9, 2.0)],  # linear branch
+)  # fmt: skip
+def test_awing_matches_formula(target, prediction):
+    value = adaptive_wing_loss(torch.tensor([prediction]), torch.tensor([target])).item()
+    assert value == pytest.approx(awing_reference(target, prediction), rel=1e-5, abs=1e-6)
+
+
+def test_awing_explicit_value():
+    # y = 0, error 0.25: 14 * ln(1 + 0.25 ** 2.1)
+    value = adaptive_wing_loss(torch.tensor([0.25]), torch.tensor([0.0])).item()
+    assert value == pytest.approx(14 * math.log(1 + 0.25**2.1), rel=1e-6)
+
+
+@pytest.mark.parametrize("target", [0.0, 0.4, 1.0])
+def test_awing_continuous_and_smooth_at_theta(target):
+    below = torch.tensor([target + THETA - 1e-9], dtype=torch.float64, requires_grad=True)
+    above = torch.tensor([target + THETA + 1e-9], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([target], dtype=torch.float64)
+    low, high = adaptive_wing_loss(below, y), adaptive_wing_loss(above, y)
+    assert low.item() == pytest.approx(high.item(), abs=1e-6)
+    (grad_low,) = torch.autograd.grad(low.sum(), below)
+    (grad_high,) = torch.autograd.grad(high.sum(), above)
+    assert grad_low.item() == pytest.approx(grad_high.item(), rel=1e-5)
+
+
+def test_awing_zero_at_perfect_prediction():
+    target = torch.rand(2, 3, 8, 8)
+    assert adaptive_wing_loss(target.clone(), target).abs().max().item() < 1e-6
+
+
+def test_weight_map_dilates_foreground():
+    target = torch.zeros(1, 1, 7, 7)
+    target[0, 0, 3, 3] = 1.0
+    weights = awing_weight_map(target)
+    assert weights[0, 0, 2:5, 2:5].eq(11.0).all()
+    assert weights.sum().item() == pytest.approx(9 * 11 + 40 * 1)
+
+
+def test_heatmap_loss_kinds():
+    prediction, target = torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4) * 0.1
+    assert heatmap_loss(prediction, target, "mse").item() == pytest.approx(0.01)
+    assert heatmap_loss(prediction, target, "awing").item() > 0
+    with pytest.raises(ValueError, match="awing"):
+        heatmap_loss(prediction, target, "l3")
+
+
+class LinearCritic(torch.nn.Module):
+    """D(x) = <w, x>: its gradient is w everywhere, so the penalty is gamma * (|w| - 1)^2."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(weight)
+
+    def forward(self, x):
+        return (x * self.weight).flatten(1).sum(1)
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.5, 1.0, 3.0])
+def test_gradient_penalty_linear_critic(scale):
+    weight = torch.zeros(3, 2, 2)
+    weight[0, 0, 0], weight[1, 1, 1] = 3.0 * scale, 4.0 * scale  # |w| = 5 * scale
+    critic = LinearCritic(weight)
+    real, fake = torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)
+    penalty = gradient_penalty(critic, real, fake, gamma=10.0)
+    assert penalty.item() == pytest.approx(10.0 * (5.0 * scale - 1.0) ** 2, rel=1e-5, abs=1e-6)
+
+
+def test_gradient_penalty_quadratic_critic_at_fixed_mix():
+    # D(x) = 0.5 * |x|^2 has gradient x; with mix 1 the interpolate is the real sample.
+    critic = lambda x: 0.5 * x.flatten(1).pow(2).sum(1)  # noqa: E731
+    real = torch.tensor([[3.0, 4.0], [0.0, 2.0]])
+    fake = torch.zeros(2, 2)
+    penalty = gradient_penalty(critic, real, fake, gamma=10.0, mix=torch.ones(2))
+    assert penalty.item() == pytest.approx(10.0 * ((5 - 1) ** 2 + (2 - 1) ** 2) / 2)
+
+
+def test_gradient_penalty_is_differentiable_in_critic():
+    critic = LinearCritic(torch.full((1, 2, 2), 1.0))
+    penalty = gradient_penalty(critic, torch.randn(2, 1, 2, 2), torch.randn(2, 1, 2, 2))
+    penalty.backward()
+    # d/dw of 10 * (|w| - 1)^2 with |w| = 2: 20 * (2 - 1) * w / |w| = 10 per entry.
+    assert torch.allclose(critic.weight.grad, torch.full((1, 2, 2), 10.0), atol=1e-4)
+
+
+def test_vgg19_layout_matches_torchvision_indices():
+    features = vgg19_features(22)
+    assert len(features) == 23
+    assert isinstance(features[21], torch.nn.Conv2d) and features[21].in_channels == 512
+    assert all(isinstance(features[i], torch.nn.ReLU) for i in PERCEPTUAL_LAYERS)
+    assert isinstance(features[4], torch.nn.MaxPool2d) and isinstance(features[18], torch.nn.MaxPool2d)
+
+
+def test_perceptual_loss_loads_torchvision_layout(tmp_path):
+    torch.manual_seed(0)
+    state = {f"features.{k}": v for k, v in vgg19_features(36).state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(1)
+    path = tmp_path / "vgg19.pth"
+    torch.save(state, path)
+    loss = PerceptualLoss(path)
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert loss(image, image).item() == pytest.approx(0.0, abs=1e-7)
+    assert loss(image, image.flip(3)).item() > 0
+    assert not any(p.requires_grad for p in loss.parameters())
+
+
+def test_perceptual_loss_rejects_a_wrong_file(tmp_path):
+    path = tmp_path / "other.pth"
+    torch.save({"features.0.weight": torch.zeros(3)}, path)
+    with pytest.raises(ValueError, match="VGG-19"):
+        PerceptualLoss(path)
