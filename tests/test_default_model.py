@@ -1,0 +1,47 @@
+"""The shipped default model: its file hash matches its spec, and it is really accurate."""
+
+import json
+
+import pytest
+
+from parface_sdk import Aligner
+from parface_sdk.models import MANIFEST, MODELS_DIR, default_model_path, sha256_of
+
+
+def test_shipped_model_hash_matches_its_manifest():
+    manifest = json.loads(MANIFEST.read_text())
+    entry = manifest["files"]["onnxruntime"]
+    assert sha256_of(MODELS_DIR / entry["file"]) == entry["sha256"]
+    assert default_model_path() == MODELS_DIR / entry["file"]
+
+
+def test_default_aligner_lands_near_the_ground_truth(aflw_sample):
+    """A real accuracy check on an AFLW2000-3D face (GT crop and detector path)."""
+    from parface_sdk.evaluation.metrics import nme
+
+    image, truth = aflw_sample
+    with Aligner() as aligner:
+        assert aligner.spec.variant == "light"
+        from_gt = aligner.align_from_landmarks(image, [truth]).faces[0].landmarks
+        detected = aligner.align(image).faces
+    assert nme(from_gt[None, :, :2], truth[None, :, :2])[0] < 0.10
+    assert len(detected) == 1
+    assert nme(detected[0].landmarks[None, :, :2], truth[None, :, :2])[0] < 0.10
+    # Depth: the nose tip is nearer the camera than the jaw ends.
+    assert from_gt[30, 2] > from_gt[0, 2] and from_gt[30, 2] > from_gt[16, 2]
+
+
+def test_damaged_model_file_is_refused(tmp_path, monkeypatch):
+    import parface_sdk.models as models
+    from parface_sdk.errors import ModelLoadError
+
+    entry = json.loads(MANIFEST.read_text())["files"]["onnxruntime"]
+    damaged = tmp_path / entry["file"]
+    data = bytearray((MODELS_DIR / entry["file"]).read_bytes())
+    data[-10] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    (tmp_path / "default.json").write_text(MANIFEST.read_text())
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(models, "MANIFEST", tmp_path / "default.json")
+    with pytest.raises(ModelLoadError, match="damaged"):
+        models.default_model_path()
