@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,29 @@ def providers_for(device: str) -> list[str]:
     return chosen or ["CPUExecutionProvider"]
 
 
+def provider_options(provider: str) -> dict[str, str]:
+    """Options for the GPU providers: TensorRT in FP16 with its engines and timings cached on disk.
+
+    The first session on a model builds TensorRT engines (minutes); the cache makes later ones
+    start in seconds. ``PARFACE_CACHE`` moves the cache (default ``~/.cache/parface``) and
+    ``PARFACE_TRT_FP16=0`` keeps TensorRT in FP32.
+    """
+    if provider == "TensorrtExecutionProvider":
+        root = os.environ.get("PARFACE_CACHE", os.path.expanduser("~/.cache/parface"))
+        cache = os.path.join(root, "ort-tensorrt")
+        return {
+            "trt_fp16_enable": "False" if os.environ.get("PARFACE_TRT_FP16") == "0" else "True",
+            "trt_engine_cache_enable": "True",
+            "trt_engine_cache_path": cache,
+            "trt_timing_cache_enable": "True",
+            "trt_timing_cache_path": cache,
+        }
+    if provider == "CUDAExecutionProvider":
+        # Crop batches vary in size; the heuristic avoids re-benchmarking convolutions per shape.
+        return {"cudnn_conv_algo_search": "HEURISTIC"}
+    return {}
+
+
 def make_session(path: str | Path, device: str = "cpu", threads: int | None = None) -> Any:
     """An InferenceSession on ``path``; load failures become :class:`ModelLoadError`."""
     onnxruntime = import_onnxruntime()
@@ -71,9 +95,11 @@ def make_session(path: str | Path, device: str = "cpu", threads: int | None = No
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         options.intra_op_num_threads = threads
+    # The pipeline runs several sessions in turn (detector, landmarks): a pool that spins after
+    # its run steals the cores the next session needs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return onnxruntime.InferenceSession(
-            str(path), sess_options=options, providers=providers_for(device)
-        )
+        providers = [(name, provider_options(name)) for name in providers_for(device)]
+        return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise ModelLoadError(f"{path} is not a loadable ONNX model ({exc})") from exc

@@ -1,0 +1,111 @@
+"""The model a benchmark runs: a given file, or a seeded (untrained) network of a variant.
+
+Speed does not depend on the weights, so without ``--model`` the benchmark builds the variant
+with random weights and labels every report "seeded, untrained". Model files for the Aligner and
+for onnxruntime/TensorRT are written to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from parface_sdk.errors import BackendUnavailableError
+
+logger = logging.getLogger(__name__)
+
+ENGINES = ("torch", "ort", "trt")
+SEEDED_LABEL = "seeded, untrained"
+
+
+@dataclass
+class BenchModel:
+    backend: Any  # a LandmarkBackend
+    path: Path  # the model file (the Aligner loads it too)
+    label: str  # SEEDED_LABEL or the file name
+    net: Any = None  # the torch network when the engine is torch (for the depth split)
+
+
+def _seeded(variant: str):
+    try:
+        from parface_sdk.nn.checkpoint import seeded_model
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "a seeded model needs PyTorch (pip install 'parface-sdk[torch]'); or pass --model FILE"
+        ) from exc
+    return seeded_model(variant, seed=0)
+
+
+def _seeded_onnx(variant: str, workdir: Path, graph: str = "crop") -> Path:
+    try:
+        from export.onnx_export import export_onnx
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "exporting a seeded model needs the export extra (pip install 'parface-sdk[export]'); "
+            "or pass --model model.onnx"
+        ) from exc
+    return export_onnx(_seeded(variant), workdir / f"seeded-{variant}-{graph}.onnx", graph=graph)
+
+
+def load_model(engine: str, variant: str, model: Path | None, device: str, threads: int | None,
+               workdir: Path, graph: str = "crop") -> BenchModel:
+    """Open the backend for ``engine`` (torch, ort, trt); raises BackendUnavailableError if it cannot run.
+
+    ``graph="frame"`` (ort, trt) benchmarks the frame graph: crop, network and map back in one call.
+    """
+    if graph == "frame" and engine == "torch":
+        raise ValueError("the frame graph is an exported graph: use --engine ort or trt")
+    label = SEEDED_LABEL if model is None else Path(model).name
+    if engine == "torch":
+        from parface_sdk.backends.torch import TorchBackend
+
+        if model is None:
+            from parface_sdk.nn.checkpoint import save_checkpoint
+
+            net = _seeded(variant)
+            path = save_checkpoint(net, workdir / f"seeded-{variant}.safetensors")
+            backend = TorchBackend.from_module(net, device=device)
+        else:
+            path = Path(model)
+            backend = TorchBackend(path, device=device, threads=threads)
+        return BenchModel(backend, path, label, net=backend.net)
+    if engine == "ort":
+        from parface_sdk.backends.frame_onnxruntime import FrameOnnxRuntimeBackend
+        from parface_sdk.backends.onnxruntime import OnnxRuntimeBackend
+
+        path = Path(model) if model else _seeded_onnx(variant, workdir, graph)
+        backend_class = FrameOnnxRuntimeBackend if graph == "frame" else OnnxRuntimeBackend
+        return BenchModel(backend_class(path, device=device, threads=threads), path, label)
+    if engine == "trt":
+        from parface_sdk.backends.tensorrt import TensorRTBackend, import_tensorrt
+
+        import_tensorrt()  # fail early with the install hint, before any export work
+        path = Path(model) if model else _seeded_onnx(variant, workdir, graph)
+        if path.suffix.lower() == ".onnx":
+            from export.tensorrt_build import build_engine
+
+            path = build_engine(path, workdir / (path.stem + ".engine"), max_batch=32)
+        return BenchModel(TensorRTBackend(path, device="cuda"), path, label)
+    raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
+
+
+def macs_by_stage(spec) -> dict[str, int] | None:
+    """MACs per face (total, encoder+decoder, depth head) of the spec's architecture; None without torch."""
+    try:
+        import torch
+
+        from parface_sdk.nn.flops import count_macs
+        from parface_sdk.nn.parface_net import ParFaceNet, count_parameters
+    except ImportError:
+        return None
+    net = ParFaceNet(spec).eval()
+    crop = torch.zeros(1, 3, spec.input_size, spec.input_size)
+    with torch.inference_mode():
+        z, heatmaps = net.heatmaps(crop)
+    total = count_macs(net, crop)
+    depth = count_macs(net.depth_head, heatmaps, z)
+    # The image head (autoencoder training only) is not part of the landmark network.
+    parameters = count_parameters(net) - count_parameters(net.decoder.to_image)
+    return {"total": total, "encoder+decoder": total - depth, "depth": depth, "parameters": parameters}

@@ -1,0 +1,231 @@
+"""Timed runs of the pipeline stages: detect, crop, network (encoder+decoder, depth), decode.
+
+Every frame goes through the same stage modules the Aligner wires together, each timed on its
+own: the detector on the frame, the crop of ``batch`` faces (the best detection repeated, so the
+batch size is exact), the backend, and the map back to image pixels. The Aligner's own
+``align`` is timed separately as the user-facing end-to-end figure.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from parface_sdk import crop
+from parface_sdk.bench.models import load_model, macs_by_stage
+from parface_sdk.bench.peak import measure_peak
+from parface_sdk.bench.report import BenchReport, StageStats, library_versions, machine_info, now_iso
+from parface_sdk.decode import crop_to_image
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    engine: str = "ort"
+    device: str = "cpu"
+    batch: int = 1
+    variant: str = "light"
+    model: Path | None = None
+    frames: int = 200
+    warmup: int = 20
+    threads: int | None = 1
+    image: Path | None = None
+    detector: str = "auto"
+    graph: str = "crop"
+    aligner: bool = True
+    peak: bool = True
+    progress: bool = True
+
+
+def _progress(iterable, total: int, label: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=label, unit="frame", leave=False)
+
+
+class _Timer:
+    def __init__(self, names: list[str]):
+        self.samples: dict[str, list[float]] = {name: [] for name in names}
+
+    def stats(self) -> dict[str, StageStats]:
+        return {name: StageStats.of(values) for name, values in self.samples.items() if values}
+
+
+def _fallback_box(image: np.ndarray) -> np.ndarray:
+    height, width = image.shape[:2]
+    half = 0.225 * min(height, width)
+    return np.array([width / 2 - half, height / 2 - half, width / 2 + half, height / 2 + half])
+
+
+def _time_pipeline(config: BenchConfig, model, detector, image: np.ndarray, notes: dict) -> _Timer:
+    spec = model.backend.spec
+    timer = _Timer(["detect", "crop", "network", "decode", "end_to_end"])
+    scale, shift = spec.crop_scale, (0.0, 0.0)
+    if detector is not None:
+        scale *= detector.box_to_landmark_scale
+        shift = detector.center_shift
+    fallback = _fallback_box(image)
+    found_faces = 0
+    total = config.warmup + config.frames
+    for index in _progress(range(total), total, f"{config.engine} pipeline", config.progress):
+        start = time.perf_counter()
+        boxes = detector.detect(image).boxes if detector is not None else np.zeros((0, 4))
+        detected = time.perf_counter()
+        found_faces = len(boxes)
+        box = boxes[0] if len(boxes) else fallback
+        transforms = [crop.transform_from_box(box, spec.input_size, scale, shift)] * config.batch
+        if spec.graph == "frame":  # crop, network and map back all happen in the graph
+            cropped = time.perf_counter()
+            model.backend.run_frame(image, np.stack(transforms))
+            networked = decoded = time.perf_counter()
+        else:
+            crops = np.stack([crop.warp(image, t, spec.input_size) for t in transforms])
+            batch = crop.normalize(crops, spec.mean, spec.std)
+            cropped = time.perf_counter()
+            landmarks, _confidence = model.backend.run(batch)
+            networked = time.perf_counter()
+            crop_to_image(landmarks, np.stack(transforms))
+            decoded = time.perf_counter()
+        if index >= config.warmup:
+            for name, value in (("detect", detected - start), ("crop", cropped - detected),
+                                ("network", networked - cropped), ("decode", decoded - networked),
+                                ("end_to_end", decoded - start)):
+                timer.samples[name].append(value)
+    if spec.graph == "frame":
+        notes["network"] = "frame graph: the crop, the network and the map back to the frame in one call"
+        del timer.samples["crop"], timer.samples["decode"]
+    if detector is None:
+        del timer.samples["detect"]
+        notes["detect"] = "no detector: a fixed box"
+    elif not found_faces:
+        notes["detect"] = "the detector found no face in the frame; a fixed box was cropped"
+    return timer
+
+
+def _time_depth_split(config: BenchConfig, net, batch: np.ndarray) -> dict[str, StageStats]:
+    """Encoder+decoder heatmaps and the depth head as separate timed calls (torch engine only)."""
+    import torch
+
+    device = next(net.parameters()).device
+    crops = torch.from_numpy(batch).to(device)
+    encode, depth = [], []
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    with torch.inference_mode():
+        for index in range(config.warmup + config.frames):
+            start = time.perf_counter()
+            z, heatmaps = net.heatmaps(crops)
+            sync()
+            middle = time.perf_counter()
+            net.depth(heatmaps, z)
+            sync()
+            end = time.perf_counter()
+            if index >= config.warmup:
+                encode.append(middle - start)
+                depth.append(end - middle)
+    return {"network.encoder_decoder": StageStats.of(encode), "depth": StageStats.of(depth)}
+
+
+def _time_aligner(config: BenchConfig, model_path: Path, image: np.ndarray) -> dict[str, Any]:
+    """``Aligner.align`` on the frame as shipped (refine on), and with one pass (refine off)."""
+    from parface_sdk.aligner import Aligner
+    from parface_sdk.options import AlignerOptions
+
+    backend = {"torch": "torch", "ort": "onnxruntime", "trt": "tensorrt"}[config.engine]
+    results: dict[bool, tuple[StageStats, int]] = {}
+    for refine in (True, False):
+        options = AlignerOptions(backend=backend, device=config.device, detector=config.detector,
+                                 threads=config.threads, refine=refine)
+        times, faces = [], 0
+        with Aligner(model_path, options) as aligner:
+            total = config.warmup + config.frames
+            label = f"Aligner.align refine={refine}"
+            for index in _progress(range(total), total, label, config.progress):
+                start = time.perf_counter()
+                result = aligner.align(image, color="RGB")
+                if index >= config.warmup:
+                    times.append(time.perf_counter() - start)
+                faces = len(result.faces)
+        results[refine] = (StageStats.of(times), faces)
+    stats, faces = results[True]
+    return {**stats.model_dump(), "faces": faces, "refine": True, "detector": config.detector,
+            "single_pass": results[False][0].model_dump()}
+
+
+def run_benchmark(config: BenchConfig, image: np.ndarray, image_label: str) -> BenchReport:
+    """Run one scenario and return its report (raises BackendUnavailableError if the engine cannot run)."""
+    if config.threads:
+        import cv2
+
+        cv2.setNumThreads(config.threads)
+        try:
+            import torch
+
+            torch.set_num_threads(config.threads)
+        except ImportError:
+            pass
+    notes: dict[str, str] = {}
+    machine = machine_info(config.device, config.threads)  # load average before the run
+    with tempfile.TemporaryDirectory(prefix="parface-bench-") as workdir:
+        model = load_model(config.engine, config.variant, config.model, config.device, config.threads,
+                           Path(workdir), config.graph)
+        spec = model.backend.spec
+        detector = None
+        if config.detector != "none":
+            from parface_sdk.detect import create_detector
+
+            detector = create_detector(config.detector, device=config.device, threads=config.threads)
+            notes["detector"] = detector.name
+        timer = _time_pipeline(config, model, detector, image, notes)
+        stages = timer.stats()
+        if model.net is not None:
+            batch = np.zeros((config.batch, 3, spec.input_size, spec.input_size), np.float32)
+            stages.update(_time_depth_split(config, model.net, batch))
+            notes["depth"] = ("depth head timed in separate calls (with network.encoder_decoder); "
+                              "the network stage includes it")
+        else:
+            notes["depth"] = "inside the exported network graph: included in the network stage"
+        aligner = None
+        if config.aligner and spec.graph == "crop":
+            aligner = _time_aligner(config, model.path, image)
+        elif config.aligner:
+            notes["aligner"] = "not timed: the Aligner runs crop graphs"
+        model.backend.close()
+    macs = macs_by_stage(spec)
+    network_s = stages["network"].median_ms / 1e3
+    throughput = {
+        "network_ms_per_face": stages["network"].median_ms / config.batch,
+        "faces_per_s_network": config.batch / network_s,
+        "faces_per_s_end_to_end": config.batch / (stages["end_to_end"].median_ms / 1e3),
+    }
+    model_info: dict[str, Any] = {"variant": spec.variant, "input_size": spec.input_size,
+                                  "label": model.label, "graph": spec.graph}
+    if macs:
+        model_info.update(parameters=macs.pop("parameters"), macs_per_face=macs,
+                          gflops_per_face=2 * macs["total"] / 1e9)
+    peak = measure_peak(config.device, config.threads) if config.peak else None
+    fraction = None
+    if peak and macs:
+        fraction = model_info["gflops_per_face"] * throughput["faces_per_s_network"] / peak["gflops"]
+    scenario = {
+        "engine": config.engine, "device": config.device, "batch": config.batch, "frames": config.frames,
+        "warmup": config.warmup, "threads": config.threads, "detector": config.detector,
+        "graph": spec.graph, "image": image_label, "image_size": [int(image.shape[1]), int(image.shape[0])],
+        "model": str(config.model) if config.model else None,
+        "providers": getattr(model.backend, "providers", None),
+    }
+    if peak and peak.get("device_name"):
+        machine["gpu"] = peak["device_name"]
+    return BenchReport(
+        created=now_iso(), scenario=scenario, model=model_info, stages=stages, stage_notes=notes,
+        throughput=throughput, aligner=aligner, peak=peak, fraction_of_peak=fraction,
+        machine=machine, versions=library_versions(),
+    )
