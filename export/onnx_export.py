@@ -8,7 +8,6 @@ ONNX metadata, pass ``onnx.checker`` and shape inference, and can be simplified 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import warnings
 from pathlib import Path
@@ -153,8 +152,6 @@ def read_spec(path: str | Path) -> ModelSpec:
 
 
 def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from parface_sdk.models import sha256_of
+
+    return sha256_of(path)
