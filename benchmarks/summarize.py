@@ -34,10 +34,12 @@ def summarize(paths: list[Path]) -> str:
     if not reports:
         return "no reports\n"
     first = reports[0]
+    peaks = {r["scenario"]["threads"]: r["peak"]["gflops"] for r in reports if r.get("peak")}
+    peak_text = ", ".join(f"{value:.0f} GFLOP/s on {threads} thread(s)" for threads, value in sorted(
+        peaks.items(), key=lambda item: item[0] or 0))
     header = [
-        f"Machine: {first['machine']['cpu']}, {first['machine']['logical_cpus']} logical CPUs; "
-        f"peak {first['peak']['gflops']:.0f} GFLOP/s ({first['peak']['method']})." if first.get("peak")
-        else f"Machine: {first['machine']['cpu']}.",
+        f"Machine: {first['machine']['cpu']}, {first['machine']['logical_cpus']} logical CPUs; measured peak "
+        f"(best fp32 matmul): {peak_text or 'not measured'}.",
         f"Models: {first['model']['label']}. Frame: {first['scenario']['image']} "
         f"({first['scenario']['image_size'][0]}x{first['scenario']['image_size'][1]}), "
         f"detector {first['scenario']['detector']}.",
