@@ -67,6 +67,7 @@ class Aligner:
                 model_path=self.options.detector_model,
                 device=self.options.device,
                 score_threshold=self.options.score_threshold,
+                threads=self.options.threads,
             )
             logger.info("face detector: %s", self._detector.name)
         return self._detector

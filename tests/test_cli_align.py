@@ -29,3 +29,13 @@ def test_align_missing_model_is_a_clear_error(tmp_path, capsys):
     code = main(["align", str(tmp_path), "--model", str(tmp_path / "none.onnx")])
     assert code == 2
     assert "no ONNX model" in capsys.readouterr().err
+
+
+def test_top_level_help_lists_every_subcommand(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("align", "video", "analyze", "eval", "export"))

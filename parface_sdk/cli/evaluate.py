@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 DATASET_CHOICES = tuple(LOADERS)
 CROP_CHOICES = {"gt": ("gt",), "detector": ("detector",), "both": ("gt", "detector")}
-HELP = "accuracy on a test set (NME, GTE, AUC/FR at 10%, yaw bins, CED plots)"
+HELP = "accuracy on a test set (NME, GTE, AUC/FR at 10%%, yaw bins, CED plots)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
