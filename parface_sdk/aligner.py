@@ -20,6 +20,21 @@ from parface_sdk.results import AlignResult, Face
 logger = logging.getLogger(__name__)
 
 
+def _box_array(boxes: Any) -> np.ndarray:
+    """Caller boxes as a finite (K, 4) float32 array, or a typed error saying what was expected."""
+    try:
+        array = np.asarray(boxes, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise UnsupportedShapeError(f"boxes must be numbers [[x0, y0, x1, y1], ...] ({exc})") from exc
+    if array.size == 0:
+        return np.zeros((0, 4), np.float32)
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise UnsupportedShapeError(f"boxes must have shape (K, 4) as [[x0, y0, x1, y1], ...], got {array.shape}")
+    if not np.isfinite(array).all():
+        raise UnsupportedShapeError("boxes contain NaN or infinity")
+    return array
+
+
 class _Pending:
     """Faces of one image waiting for the network: their boxes, scores and crop transforms."""
 
@@ -156,10 +171,7 @@ class Aligner:
     def _detect(self, image: np.ndarray, boxes: Any) -> _Pending:
         size = self.spec.input_size
         if boxes is not None:
-            box_array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4) if len(boxes) else (
-                np.zeros((0, 4), np.float32))
-            if not np.isfinite(box_array).all():
-                raise UnsupportedShapeError("boxes contain NaN or infinity")
+            box_array = _box_array(boxes)
             scores = np.ones(len(box_array), np.float32)
             transforms = [crop.transform_from_box(b, size, self.spec.crop_scale) for b in box_array]
             return _Pending(image, box_array, scores, transforms)

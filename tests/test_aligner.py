@@ -121,3 +121,9 @@ def test_detector_path_finds_the_face(aligner, aflw_sample):
     centre = truth[:, :2].mean(0)
     assert x0 < centre[0] < x1 and y0 < centre[1] < y1
     assert aligner.detector.name.startswith(("blazeface", "scrfd"))
+
+
+@pytest.mark.parametrize("bad", [[[1, 2, 3]], [["a", 1, 2, 3]], np.zeros((2, 5)), [[0, 0, 10, np.nan]]])
+def test_malformed_boxes_are_typed_errors(aligner, bad):
+    with pytest.raises(UnsupportedShapeError):
+        aligner.align(np.zeros((100, 100, 3), np.uint8), boxes=bad)
