@@ -29,7 +29,9 @@ def _box_array(boxes: Any) -> np.ndarray:
     if array.size == 0:
         return np.zeros((0, 4), np.float32)
     if array.ndim != 2 or array.shape[1] != 4:
-        raise UnsupportedShapeError(f"boxes must have shape (K, 4) as [[x0, y0, x1, y1], ...], got {array.shape}")
+        raise UnsupportedShapeError(
+            f"boxes must have shape (K, 4) as [[x0, y0, x1, y1], ...], got {array.shape}"
+        )
     if not np.isfinite(array).all():
         raise UnsupportedShapeError("boxes contain NaN or infinity")
     return array
