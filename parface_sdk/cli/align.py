@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 result = aligner.align(image, color="RGB")
             except ParfaceError as exc:
                 failures += 1
-                tqdm.write(f"parface align: {path}: {exc}", file=sys.stderr)
+                tqdm.write(f"parface align: {exc}", file=sys.stderr)
                 continue
             stem = args.out / path.stem
             write_atomically(stem.with_suffix(".json"), result.to_json(indent=1).encode())
