@@ -106,7 +106,8 @@ def export_onnx(
         from export.frame_graph import FrameGraph, example_inputs
 
         dynamic = {FRAME_INPUT: {2: "height", 3: "width"}, TRANSFORMS_INPUT: {0: "batch"}}
-        _trace(FrameGraph(net, spec), example_inputs(spec), temporary,
+        # A fresh wrapper is in training mode; tracing restores that mode on every child, net included.
+        _trace(FrameGraph(net, spec).eval(), example_inputs(spec), temporary,
                [FRAME_INPUT, TRANSFORMS_INPUT], dynamic, opset)
     else:
         raise ValueError(f"unknown graph {graph!r}; choose 'crop' or 'frame'")

@@ -79,3 +79,10 @@ def test_frame_backend_validates_its_inputs(frame_onnx):
         backend.run_frame(np.zeros((32, 32), np.uint8), np.zeros((1, 2, 3)))
     with pytest.raises(UnsupportedShapeError, match=r"\(B, 2, 3\)"):
         backend.run_frame(np.zeros((32, 32, 3), np.uint8), np.zeros((0, 2, 3)))
+
+
+def test_frame_export_leaves_the_network_in_eval_mode(tiny_net, tmp_path):
+    from export.onnx_export import export_onnx
+
+    export_onnx(tiny_net, tmp_path / "frame.onnx", graph="frame")
+    assert not any(module.training for module in tiny_net.modules())
