@@ -17,16 +17,11 @@ import numpy as np
 from parface_sdk import Aligner
 from parface_sdk.analysis import Task, measure_sequence
 from parface_sdk.analysis.report import write_report
+from parface_sdk.geometry import read_pts
 from parface_sdk.video import track
 
 FPS = 15.0
 TASKS = [Task("rest", 0.0, 1.0), Task("smile", 1.0, 2.0), Task("rest_again", 2.0, 3.0)]
-
-
-def read_pts(path: Path) -> np.ndarray:
-    lines = path.read_text().splitlines()
-    start = lines.index("{") + 1
-    return np.array([[float(v) for v in line.split()] for line in lines[start : start + 68]]) - 1.0
 
 
 def frontal_face(folder: Path) -> tuple[np.ndarray, np.ndarray]:

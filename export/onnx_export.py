@@ -153,6 +153,6 @@ def read_spec(path: str | Path) -> ModelSpec:
 
 
 def file_sha256(path: str | Path) -> str:
-    from parface_sdk.models import sha256_of
+    from parface_sdk.geometry import sha256_of
 
     return sha256_of(path)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from parface_sdk import crop
 from parface_sdk.decode import crop_to_image
+from parface_sdk.geometry import read_pts
 from parface_sdk.image import load_image
 from parface_sdk.spec import ModelSpec
 
@@ -73,20 +74,12 @@ class FaceSample:
     transform: np.ndarray
 
 
-def read_pts(path: Path) -> np.ndarray:
-    """iBUG ``.pts`` (1-based) as 0-based (N, 2) float64 points."""
-    lines = Path(path).read_text().splitlines()
-    start = lines.index("{") + 1
-    end = lines.index("}", start)
-    return np.array([[float(v) for v in line.split()] for line in lines[start:end]]) - 1.0
-
-
 def real_faces(folder: str | Path, spec: ModelSpec, count: int = 8) -> list[FaceSample]:
     """The first ``count`` annotated faces of a 300-W style folder, with their training crops."""
     samples = []
     for pts in sorted(Path(folder).glob("*.pts"))[:count]:
         image_path = next(p for p in pts.parent.glob(pts.stem + ".*") if p.suffix != ".pts")
-        points = read_pts(pts)
+        points = read_pts(pts).astype(np.float64)
         transform = crop.transform_from_landmarks(points, spec.input_size, spec.crop_scale)
         samples.append(FaceSample(load_image(image_path), points, transform))
     if not samples:

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from parface_sdk.errors import UnsupportedShapeError
+from parface_sdk.geometry import landmark_box
 
 
 def similarity(center: np.ndarray, side: float, output_size: int, angle: float = 0.0) -> np.ndarray:
@@ -43,11 +44,6 @@ def transform_from_box(
         [(box[0] + box[2]) / 2 + center_shift[0] * width, (box[1] + box[3]) / 2 + center_shift[1] * height]
     )
     return similarity(center, scale * max(width, height), output_size)
-
-
-def landmark_box(landmarks: np.ndarray) -> np.ndarray:
-    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    return np.array([*points.min(axis=0), *points.max(axis=0)])
 
 
 def transform_from_landmarks(landmarks: np.ndarray, output_size: int, scale: float) -> np.ndarray:

@@ -21,11 +21,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from parface_sdk.errors import VideoError
+from parface_sdk.geometry import IMAGE_SUFFIXES, box_iou, landmark_box
 from parface_sdk.image import load_image
 from parface_sdk.results import AlignResult, Face
 
 logger = logging.getLogger(__name__)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 class TrackOptions(BaseModel):
@@ -155,22 +155,14 @@ def iter_frames(frames: Any, fps: float = 30.0) -> Iterator[tuple[float, Any]]:
             yield index / fps, item
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def _pick(faces: list[Face], previous: np.ndarray | None) -> Face | None:
     """The face to follow: the one overlapping the previous landmarks most, else the largest."""
     if not faces:
         return None
     if previous is not None:
-        box = np.array([*previous[:, :2].min(0), *previous[:, :2].max(0)])
-        best = max(faces, key=lambda f: _iou(f.box, box))
-        if _iou(best.box, box) > 0.1:
+        box = landmark_box(previous)
+        best = max(faces, key=lambda f: box_iou(f.box, box))
+        if box_iou(best.box, box) > 0.1:
             return best
     return max(faces, key=lambda f: float((f.box[2] - f.box[0]) * (f.box[3] - f.box[1])))
 

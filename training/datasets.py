@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
+from parface_sdk.geometry import IMAGE_SUFFIXES
 from parface_sdk.landmark_files import read_pts
 from parface_sdk.spec import ModelSpec
 from training.config import StageConfig
 
 logger = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def image_files(folder: str | Path) -> list[Path]:

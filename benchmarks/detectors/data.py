@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from parface_sdk.geometry import read_pts
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -18,14 +20,6 @@ class Sample:
     @property
     def box(self) -> np.ndarray:
         return np.array([*self.landmarks.min(axis=0), *self.landmarks.max(axis=0)])
-
-
-def read_pts(path: Path) -> np.ndarray:
-    """A 300-W ``.pts`` file (1-based) as 0-based (68, 2) points."""
-    lines = path.read_text().splitlines()
-    start = lines.index("{") + 1
-    points = np.array([[float(v) for v in line.split()] for line in lines[start : start + 68]])
-    return points - 1.0
 
 
 def _rgb(path: Path) -> np.ndarray:
@@ -39,7 +33,7 @@ def train_samples(shared: Path, per_set: int) -> list[Sample]:
         images = sorted(folder.glob("*.jpg"))
         for index in np.linspace(0, len(images) - 1, per_set).round().astype(int):
             path = images[index]
-            points = read_pts(path.with_suffix(".pts"))
+            points = read_pts(path.with_suffix(".pts")).astype(np.float64)
             samples.append(Sample(f"{folder.parent.name}/{path.stem}", _rgb(path), points))
     return samples
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from parface_sdk.analysis.canonical import CANONICAL_PATH
 from parface_sdk.analysis.mirror import mirror
 from parface_sdk.analysis.pose import RIGID_POINTS, umeyama
+from parface_sdk.geometry import sha256_of
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     source = Path(args.labels or args.bfm)
     note = {
         "source": source.name,
-        "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+        "source_sha256": sha256_of(source),
         "kind": "training labels (Procrustes mean)" if args.labels else "BFM-2009 mean shape",
         "faces": int(len(shapes)),
         "built": datetime.date.today().isoformat(),

@@ -18,6 +18,7 @@ import numpy as np
 
 from parface_sdk.analysis.asymmetry import SIDE_MEASURES, measure_head
 from parface_sdk.analysis.pose import normalize_pose
+from parface_sdk.analysis.smoothing import pose_vector, smooth_head_sequence
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,6 @@ def measure_sequence(
     ``smoothing``: ``"savgol"`` (zero-lag, recorded video), ``"one_euro"`` (causal) or ``"none"``;
     head pose and the pose-normalised landmarks are smoothed separately before measuring.
     """
-    from parface_sdk.smoothing import pose_vector, smooth_head_sequence
-
     landmarks = np.asarray(landmarks, dtype=np.float64)
     timestamps = np.asarray(timestamps, dtype=np.float64)
     if landmarks.ndim != 3 or landmarks.shape[1:] != (68, 3) or len(landmarks) != len(timestamps):

@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 
 from parface_sdk.errors import ParfaceError
+from parface_sdk.geometry import IMAGE_SUFFIXES
 
 logger = logging.getLogger(__name__)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def add_parser(subparsers) -> None:

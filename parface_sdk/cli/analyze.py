@@ -11,9 +11,9 @@ import numpy as np
 
 from parface_sdk.cli.video import add_model_arguments, make_aligner, track_options
 from parface_sdk.errors import ParfaceError
+from parface_sdk.geometry import IMAGE_SUFFIXES
 
 logger = logging.getLogger(__name__)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def add_parser(subparsers) -> None:

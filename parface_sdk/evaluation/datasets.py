@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from parface_sdk.errors import ParfaceError
+from parface_sdk.geometry import IMAGE_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 BENCHMARK_NPZ = "gt_all_2000.npz"
 BENCHMARK_SIZE = 2000
 

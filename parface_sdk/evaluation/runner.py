@@ -20,6 +20,7 @@ import numpy as np
 
 from parface_sdk.evaluation import metrics
 from parface_sdk.evaluation.datasets import EvalDataset
+from parface_sdk.geometry import box_iou, landmark_box
 
 logger = logging.getLogger(__name__)
 
@@ -61,29 +62,13 @@ class EvalRun:
         return [metrics.yaw_bin(None if np.isnan(y) else float(y)) for y in self.yaw]
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two ``[x0, y0, x1, y1]`` boxes."""
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def _landmark_box(points: np.ndarray) -> np.ndarray:
-    xy = np.asarray(points, dtype=np.float64)[:, :2]
-    return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
-
-
 def match_face(faces: Sequence, gt_landmarks: np.ndarray) -> tuple[int | None, float]:
     """Index of the face best matching the ground truth, and its IoU (None when below the bar)."""
-    target = _landmark_box(gt_landmarks)
+    target = landmark_box(gt_landmarks)
     best, best_iou = None, 0.0
     for index, face in enumerate(faces):
         iou = max(box_iou(np.asarray(face.box, np.float64), target),
-                  box_iou(_landmark_box(face.landmarks), target))
+                  box_iou(landmark_box(face.landmarks), target))
         if iou > best_iou:
             best, best_iou = index, iou
     return (best, best_iou) if best_iou >= MIN_MATCH_IOU else (None, best_iou)

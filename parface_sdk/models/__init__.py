@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache
 from pathlib import Path
 
 from parface_sdk.errors import ModelLoadError, ModelNotFoundError
+from parface_sdk.geometry import sha256_of  # noqa: F401  (re-exported: models.sha256_of)
 
 MODELS_DIR = Path(__file__).resolve().parent
 MANIFEST = MODELS_DIR / "default.json"
@@ -17,14 +17,6 @@ _HOW_TO_GET_ONE = (
     "`parface-train all --config training/recipes/default-cpu.json` and exporting it with "
     "`parface export onnx CHECKPOINT`; or reinstall parface-sdk, whose wheel ships the default model."
 )
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @cache

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from parface_sdk.geometry import IMAGE_SUFFIXES
 from parface_sdk.landmark_files import read_pts
 
 CONVENTIONS = ("3DA-2D", "2D")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 CACHE_KEYS = ("image_paths", "landmarks_2d", "landmarks_3da2d", "landmarks_2d_with_z", "residual")
 
 
