@@ -11,8 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 class AlignerOptions(BaseModel):
     """How an :class:`~parface_sdk.Aligner` runs. Frozen; unknown fields are rejected.
 
-    - ``backend``: ``auto`` picks the runtime from the model file's suffix.
-    - ``device``: ``cpu``, ``cuda`` (CUDA execution provider) or ``tensorrt``.
+    - ``backend``: which runtime: ``auto`` (read from the model file), ``onnxruntime``,
+      ``onnxruntime-tensorrt`` (onnxruntime's TensorRT provider), ``torch`` or ``tensorrt`` (engine).
+    - ``device``: where it runs: ``cpu`` or ``cuda``. A GPU that does not attach is an error,
+      never a silent CPU run. (``tensorrt`` is the pre-0.2 spelling of
+      ``backend="onnxruntime-tensorrt", device="cuda"``.)
     - ``detector``: ``auto`` picks the best detector available offline; see ``parface_sdk.detect``.
     - ``refine``: run a second pass cropped from the first pass's landmarks, so a loose detector
       box costs no accuracy (the model was trained on landmark crops).
@@ -21,7 +24,7 @@ class AlignerOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    backend: Literal["auto", "onnxruntime", "torch", "tensorrt"] = "auto"
+    backend: Literal["auto", "onnxruntime", "onnxruntime-tensorrt", "torch", "tensorrt"] = "auto"
     device: Literal["cpu", "cuda", "tensorrt"] = "cpu"
     detector: str = "auto"
     detector_model: Path | None = None

@@ -1,4 +1,11 @@
-"""Backends behind one protocol, found through a lazy registry (nothing heavy is imported here)."""
+"""Backends behind one protocol, found through a lazy registry (nothing heavy is imported here).
+
+Two words, one meaning each: ``device`` is *where* the network runs (``cpu`` or ``cuda``) and
+``backend`` is *which runtime* runs it: ``onnxruntime`` (CPU or CUDA execution provider, from the
+device), ``onnxruntime-tensorrt`` (onnxruntime's TensorRT execution provider, on ``cuda``),
+``torch`` or ``tensorrt`` (a native engine file). ``auto`` reads the runtime from the model file's
+own bytes, and the model's spec then decides crop graph or frame graph.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ from parface_sdk.errors import ModelLoadError
 
 # name -> (module, class, the extra that installs its runtime)
 _REGISTRY: dict[str, tuple[str, str, str]] = {
-    "onnxruntime": ("parface_sdk.backends.onnxruntime", "OnnxRuntimeBackend", "parface-sdk"),
+    "onnxruntime": ("parface_sdk.backends.onnxruntime", "open_onnx", "parface-sdk"),
+    "onnxruntime-tensorrt": ("parface_sdk.backends.onnxruntime", "open_onnx", "parface-sdk[gpu]"),
     "torch": ("parface_sdk.backends.torch", "TorchBackend", "parface-sdk[torch]"),
     "tensorrt": ("parface_sdk.backends.tensorrt", "TensorRTBackend", "parface-sdk[gpu]"),
 }
@@ -27,26 +35,80 @@ def available_backends() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def backend_for_path(path: str | Path) -> str:
-    suffix = Path(path).suffix.lower()
+DEVICES = ("cpu", "cuda")
+
+
+def _sniff(path: Path) -> str | None:
+    """The runtime a model file's first bytes belong to, or None when they tell nothing."""
+    from parface_sdk.backends.engine_file import MAGIC
+
     try:
-        return _SUFFIXES[suffix]
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return None
+    if head.startswith(MAGIC):
+        return "tensorrt"
+    if len(head) >= 10 and head[8:10] == b'{"':  # safetensors: u64 header length, then JSON
+        return "torch"
+    if head[:1] == b"\x08":  # ONNX ModelProto starts with field 1 (ir_version), a varint
+        return "onnxruntime"
+    return None
+
+
+def backend_for_path(path: str | Path) -> str:
+    """The runtime for a model file: from its content when it exists, else from its suffix."""
+    path = Path(path)
+    sniffed = _sniff(path) if path.is_file() else None
+    if sniffed is not None:
+        return sniffed
+    try:
+        return _SUFFIXES[path.suffix.lower()]
     except KeyError:
         raise ModelLoadError(
-            f"cannot tell the runtime of {path}: expected one of {sorted(_SUFFIXES)}"
+            f"cannot tell the runtime of {path}: not an ONNX, safetensors or parface TensorRT file, "
+            f"and its suffix is none of {sorted(_SUFFIXES)}"
         ) from None
+
+
+def resolve(backend: str, device: str) -> tuple[str, str]:
+    """``(backend, device)`` with the legacy ``device="tensorrt"`` read as onnxruntime's TensorRT
+    provider on ``cuda``; unknown names are a ValueError listing the choices."""
+    if device == "tensorrt":  # before v0.2 the TensorRT provider was asked for as a device
+        device = "cuda"
+        backend = "onnxruntime-tensorrt" if backend in ("auto", "onnxruntime") else backend
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; choose one of {list(DEVICES)}")
+    if backend != "auto" and backend not in _REGISTRY:
+        raise ValueError(f"unknown backend {backend!r}; choose auto or one of {available_backends()}")
+    if backend == "onnxruntime-tensorrt" and device != "cuda":
+        raise ValueError("backend 'onnxruntime-tensorrt' runs on the GPU: pass device='cuda'")
+    return backend, device
 
 
 def create_backend(
     model_path: str | Path, backend: str = "auto", device: str = "cpu", **options
 ) -> LandmarkBackend:
-    """Open ``model_path`` with the named backend, or the one its suffix implies (``auto``)."""
+    """Open ``model_path`` with the named runtime on ``device``.
+
+    ``backend="auto"`` reads the runtime from the file's content (suffix as a fallback); the
+    model's spec then picks the crop-graph or frame-graph path. Both serve
+    :meth:`LandmarkBackend.infer`.
+    """
+    backend, device = resolve(backend, device)
     name = backend_for_path(model_path) if backend == "auto" else backend
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown backend {name!r}; choose one of {available_backends()}")
-    module_name, class_name, _extra = _REGISTRY[name]
-    backend_class = getattr(importlib.import_module(module_name), class_name)
-    return backend_class(model_path, device=device, **options)
+    module_name, factory_name, _extra = _REGISTRY[name]
+    factory = getattr(importlib.import_module(module_name), factory_name)
+    if name == "onnxruntime-tensorrt":
+        return factory(model_path, device="tensorrt", **options)  # the provider set's name
+    return factory(model_path, device=device, **options)
 
 
-__all__ = ["LandmarkBackend", "available_backends", "backend_for_path", "create_backend"]
+__all__ = [
+    "DEVICES",
+    "LandmarkBackend",
+    "available_backends",
+    "backend_for_path",
+    "create_backend",
+    "resolve",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -16,17 +17,28 @@ CONFIDENCE_OUTPUT = "confidence"
 
 @runtime_checkable
 class LandmarkBackend(Protocol):
-    """Runs the landmark network on a batch of normalised crops.
+    """Runs the landmark network on faces of RGB images, whatever the graph and the runtime.
 
-    ``run(crops)`` takes float32 ``(B, 3, S, S)`` crops (``S = spec.input_size``) and returns
-    ``(landmarks (B, N, 3) float32 in crop pixels, confidence (B, N) float32)``.
+    ``infer(images, transforms, image_index)`` takes RGB uint8 images, the (K, 2, 3) image->crop
+    affines of K faces and the (K,) index of each face's image, and returns
+    ``(landmarks (K, N, 3) float32 in image pixels, confidence (K, N) float32)``. Crop-graph
+    runtimes implement ``run(crops)`` and get ``infer`` from
+    :class:`~parface_sdk.backends.adapter.CropGraphAdapter`; frame graphs answer natively.
+    ``device`` is where it runs (``cpu`` or ``cuda``); ``name`` is the runtime.
     """
 
     name: str
     spec: ModelSpec
     device: str
 
-    def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def infer(
+        self,
+        images: Sequence[np.ndarray],
+        transforms: np.ndarray,
+        image_index: np.ndarray | None = None,
+        batch_size: int = 16,
+        timings: dict[str, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def warmup(self, batch_size: int = 1) -> None: ...
 

@@ -66,7 +66,7 @@ def read_engine_header(path: str | Path) -> tuple[EngineHeader, int]:
                 f"{path} is not a parface-sdk engine (no {MAGIC.decode()} header); build one with "
                 "`parface export tensorrt MODEL.onnx`"
             )
-        (length,) = _LENGTH.unpack(prefix[len(MAGIC):])
+        (length,) = _LENGTH.unpack(prefix[len(MAGIC) :])
         raw = handle.read(length)
     if len(raw) != length:
         raise ModelLoadError(f"{path}: the engine header is truncated; rebuild the engine")
@@ -115,6 +115,10 @@ def check_compatible(
     if header.gpu_name != gpu_name:
         logger.warning(
             "%s was built on %s and runs on %s (same compute capability %s); it loads, but its "
-            "kernels were timed on the other GPU: %s", path, header.gpu_name, gpu_name,
-            compute_capability, rebuild_hint(header),
+            "kernels were timed on the other GPU: %s",
+            path,
+            header.gpu_name,
+            gpu_name,
+            compute_capability,
+            rebuild_hint(header),
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from parface_sdk.backends.adapter import FrameGraphAdapter
 from parface_sdk.backends.base import CONFIDENCE_OUTPUT, LANDMARKS_OUTPUT
 from parface_sdk.backends.onnxruntime import read_onnx_spec
 from parface_sdk.backends.ort_session import make_session
@@ -39,14 +40,14 @@ def check_transforms(transforms: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(transforms, dtype=np.float32)
 
 
-class FrameOnnxRuntimeBackend:
+class FrameOnnxRuntimeBackend(FrameGraphAdapter):
     """Runs a frame graph; ``run_frame`` returns landmarks already in image pixels."""
 
     name = "onnxruntime-frame"
 
-    def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None):
-        self.device = device
-        self.session = make_session(model_path, device=device, threads=threads)
+    def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None, session=None):
+        self.device = "cpu" if device == "cpu" else "cuda"  # "tensorrt" names a provider set
+        self.session = session or make_session(model_path, device=device, threads=threads)
         self.spec = read_onnx_spec(self.session, str(model_path))
         inputs = {node.name for node in self.session.get_inputs()}
         if self.spec.graph != "frame" or not {FRAME_INPUT, TRANSFORMS_INPUT} <= inputs:

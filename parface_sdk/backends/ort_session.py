@@ -51,15 +51,65 @@ def providers_for(device: str) -> list[str]:
     onnxruntime = import_onnxruntime()
     available = set(onnxruntime.get_available_providers())
     wanted = _PROVIDERS_BY_DEVICE[device]
-    chosen = [provider for provider in wanted if provider in available]
-    missing = [provider for provider in wanted if provider not in available]
-    if missing and device != "cpu":
-        logger.warning(
-            "device %r asked for %s, not available in this onnxruntime (%s); falling back to %s. "
-            "For GPU: pip install 'parface-sdk[gpu]' and uninstall plain onnxruntime",
-            device, missing, onnxruntime.__version__, chosen,
+    if wanted[0] not in available:
+        raise BackendUnavailableError(
+            f"device {device!r} needs onnxruntime's {wanted[0]}, which this onnxruntime "
+            f"({onnxruntime.__version__}, providers {sorted(available)}) does not have: "
+            "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'parface-sdk[gpu]' onnxruntime-gpu"
         )
-    return chosen or ["CPUExecutionProvider"]
+    return [provider for provider in wanted if provider in available]
+
+
+# The shared libraries each GPU provider loads at session creation (CUDA 12 builds of onnxruntime-gpu).
+_PROVIDER_LIBRARIES = {
+    "CUDAExecutionProvider": (
+        "libcudart.so.12",
+        "libcublas.so.12",
+        "libcublasLt.so.12",
+        "libcufft.so.11",
+        "libcudnn.so.9",
+        "libcuda.so.1",
+    ),
+    "TensorrtExecutionProvider": ("libnvinfer.so.10", "libnvinfer_plugin.so.10", "libnvonnxparser.so.10"),
+}
+
+
+def missing_libraries(provider: str) -> list[str]:
+    """The shared libraries ``provider`` needs that the dynamic loader cannot find here."""
+    import ctypes
+
+    missing = []
+    for library in _PROVIDER_LIBRARIES.get(provider, ()):
+        try:
+            ctypes.CDLL(library)
+        except OSError:
+            missing.append(library)
+    return missing
+
+
+def check_attached(session: Any, device: str, path: Path) -> None:
+    """Raise BackendUnavailableError when the GPU provider ``device`` asked for did not attach.
+
+    onnxruntime creates the session anyway and silently drops a provider whose libraries fail to
+    load; a user who asked for a GPU must not get a CPU run they did not ask for.
+    """
+    if device == "cpu":
+        return
+    wanted = _PROVIDERS_BY_DEVICE[device][0]
+    attached = list(session.get_providers())
+    if wanted in attached:
+        return
+    missing = missing_libraries(wanted)
+    reason = (
+        f"missing {', '.join(missing)}"
+        if missing
+        else "its libraries loaded but the provider failed (see onnxruntime's log above)"
+    )
+    raise BackendUnavailableError(
+        f"{path}: device {device!r} asked for {wanted}, but the session attached only {attached} "
+        f"({reason}). Install the CUDA 12 / cuDNN 9{' / TensorRT 10' if device == 'tensorrt' else ''} "
+        "libraries onnxruntime-gpu needs (pip install 'parface-sdk[gpu]'), or use device='cpu'"
+    )
 
 
 def provider_options(provider: str) -> dict[str, str]:
@@ -98,8 +148,10 @@ def make_session(path: str | Path, device: str = "cpu", threads: int | None = No
     # The pipeline runs several sessions in turn (detector, landmarks): a pool that spins after
     # its run steals the cores the next session needs.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    providers = [(name, provider_options(name)) for name in providers_for(device)]
     try:
-        providers = [(name, provider_options(name)) for name in providers_for(device)]
-        return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
+        session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise ModelLoadError(f"{path} is not a loadable ONNX model ({exc})") from exc
+    check_attached(session, device, path)
+    return session

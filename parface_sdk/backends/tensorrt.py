@@ -45,7 +45,10 @@ class TensorRTBackend:
     name = "tensorrt"
 
     def __init__(
-        self, model_path: str | Path, device: str = "cuda", threads: int | None = None,
+        self,
+        model_path: str | Path,
+        device: str = "cuda",
+        threads: int | None = None,
         cuda_graph: bool = False,
     ):
         trt = import_tensorrt()
@@ -125,8 +128,9 @@ class TensorRTBackend:
             raise UnsupportedShapeError("this engine holds a frame graph: call run_frame(image, transforms)")
         crops = check_crops(crops, self.spec)
         step = self.header.max_batch
-        parts = [self._named(self._execute({"crops": crops[i : i + step]}))
-                 for i in range(0, len(crops), step)]
+        parts = [
+            self._named(self._execute({"crops": crops[i : i + step]})) for i in range(0, len(crops), step)
+        ]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def run_frame(self, image_rgb: np.ndarray, transforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,16 +140,29 @@ class TensorRTBackend:
         if self.spec.graph != "frame":
             raise UnsupportedShapeError("this engine holds a crop graph: call run(crops)")
         frame, transforms = frame_input(image_rgb), check_transforms(transforms)
-        if self.header.max_frame and (frame.shape[2] > self.header.max_frame[0]
-                                      or frame.shape[3] > self.header.max_frame[1]):
+        if self.header.max_frame and (
+            frame.shape[2] > self.header.max_frame[0] or frame.shape[3] > self.header.max_frame[1]
+        ):
             raise UnsupportedShapeError(
                 f"frame {frame.shape[2]}x{frame.shape[3]} exceeds the engine's maximum "
                 f"{self.header.max_frame[0]}x{self.header.max_frame[1]}; rebuild with a larger --max-frame"
             )
         step = self.header.max_batch
-        parts = [self._named(self._execute({"frame": frame, "transforms": transforms[i : i + step]}))
-                 for i in range(0, len(transforms), step)]
+        parts = [
+            self._named(self._execute({"frame": frame, "transforms": transforms[i : i + step]}))
+            for i in range(0, len(transforms), step)
+        ]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def infer(self, images, transforms, image_index=None, batch_size: int = 16, timings=None):
+        """Landmarks in image pixels for faces of ``images``, whichever graph the engine holds."""
+        from parface_sdk.backends.adapter import infer_crops, infer_frames
+
+        if self.spec.graph == "crop":
+            return infer_crops(self.run, self.spec, images, transforms, image_index, batch_size, timings)
+        return infer_frames(
+            self.run_frame, self.spec, images, transforms, image_index, self.header.max_batch, timings
+        )
 
     def warmup(self, batch_size: int = 1) -> None:
         if self.spec.graph == "crop":

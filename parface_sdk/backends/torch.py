@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from parface_sdk.backends.adapter import CropGraphAdapter
 from parface_sdk.backends.base import check_crops, warmup_batch
 from parface_sdk.errors import BackendUnavailableError
 
@@ -20,7 +21,7 @@ def _import_torch():
     return torch
 
 
-class TorchBackend:
+class TorchBackend(CropGraphAdapter):
     name = "torch"
 
     def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None):
