@@ -10,10 +10,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from parface_sdk.errors import (
+    AlignerClosedError,
     BackendUnavailableError,
+    BoxOutsideImageError,
     DetectorUnavailableError,
     EngineMismatchError,
     InvalidImageError,
+    InvalidOptionError,
     ModelLoadError,
     ModelNotFoundError,
     ParfaceError,
@@ -46,13 +49,16 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Aligner",
+    "AlignerClosedError",
     "AlignerOptions",
     "AlignResult",
     "BackendUnavailableError",
+    "BoxOutsideImageError",
     "DetectorUnavailableError",
     "EngineMismatchError",
     "Face",
     "InvalidImageError",
+    "InvalidOptionError",
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelSpec",

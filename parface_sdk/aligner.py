@@ -11,8 +11,9 @@ import numpy as np
 
 from parface_sdk import pipeline
 from parface_sdk.backends import create_backend
-from parface_sdk.errors import UnsupportedShapeError
-from parface_sdk.image import ColorOrder, ImageSource, load_image
+from parface_sdk.errors import AlignerClosedError, UnsupportedShapeError
+from parface_sdk.geometry import require_boxes_in_image
+from parface_sdk.image import ImageSource, load_image
 from parface_sdk.options import AlignerOptions
 from parface_sdk.results import AlignResult
 
@@ -48,6 +49,7 @@ class Aligner:
 
     @property
     def detector(self):
+        self._require_open()
         if self._detector is None:
             from parface_sdk.detect import create_detector
 
@@ -67,12 +69,18 @@ class Aligner:
         self,
         image: ImageSource,
         boxes: Sequence[Sequence[float]] | np.ndarray | None = None,
-        color: ColorOrder = "BGR",
+        color: str | None = None,
     ) -> AlignResult:
         """Detect (unless ``boxes`` is given) and align every face of ``image``.
 
-        ``boxes`` are ``[x0, y0, x1, y1]`` face boxes in image pixels; with them no detector runs.
-        Arrays are read as ``color`` (OpenCV's BGR by default); paths and bytes are decoded.
+        ``boxes`` are landmark boxes ``[x0, y0, x1, y1]`` in image pixels (the x/y extent of the 68
+        points; a box is cropped as ``spec.crop_scale`` times its longer side), with them no
+        detector runs. ``face.box`` uses the same convention, so passing it back reproduces the
+        crop and the landmarks. A box entirely outside the image raises
+        :class:`~parface_sdk.errors.BoxOutsideImageError`.
+
+        Colour arrays need ``color="RGB"`` or ``color="BGR"`` (no default: a wrong order is a silent
+        error); grayscale arrays, paths and bytes need none (files are turned upright by EXIF).
         """
         return self.align_batch([image], boxes=None if boxes is None else [boxes], color=color)[0]
 
@@ -80,9 +88,10 @@ class Aligner:
         self,
         images: Iterable[ImageSource],
         boxes: Sequence[Any] | None = None,
-        color: ColorOrder = "BGR",
+        color: str | None = None,
     ) -> list[AlignResult]:
         """Align many images, pushing all their faces through the network in batches."""
+        self._require_open()
         rgb_images = [load_image(image, color) for image in images]
         if boxes is not None and len(boxes) != len(rgb_images):
             raise UnsupportedShapeError(
@@ -94,16 +103,19 @@ class Aligner:
             )
         else:
             batch = pipeline.faces_from_boxes(boxes, self.spec)
+            for box, index in zip(batch.boxes, batch.image_index):
+                require_boxes_in_image(box, rgb_images[index].shape[1], rgb_images[index].shape[0])
         return self._infer(rgb_images, batch, refine=self.options.refine)
 
     def align_from_landmarks(
-        self, image: ImageSource, landmarks: Sequence[np.ndarray], color: ColorOrder = "BGR"
+        self, image: ImageSource, landmarks: Sequence[np.ndarray], color: str | None = None
     ) -> AlignResult:
         """Align faces cropped exactly as in training, from known or previous landmarks.
 
         Used for tracking (the previous frame's landmarks) and for evaluation with ground-truth
         crops. No detector runs and no refinement pass is made.
         """
+        self._require_open()
         rgb = load_image(image, color)
         batch = pipeline.faces_from_landmarks([landmarks], self.spec)
         return self._infer([rgb], batch, refine=False)[0]
@@ -112,6 +124,7 @@ class Aligner:
         self, images: Sequence[np.ndarray], batch: pipeline.FaceBatch, refine: bool | None = None
     ) -> list[AlignResult]:
         """Align the faces of a prepared :class:`~parface_sdk.pipeline.FaceBatch` (RGB images)."""
+        self._require_open()
         return self._infer(list(images), batch, self.options.refine if refine is None else refine)
 
     def track(self, frames, **options: Any):
@@ -127,6 +140,12 @@ class Aligner:
         if self.backend is not None:
             self.backend.close()
             self.backend = None
+
+    def _require_open(self) -> None:
+        if self.backend is None:
+            raise AlignerClosedError(
+                "this Aligner was closed (close() or the end of its `with` block); create a new one"
+            )
 
     def __enter__(self) -> Aligner:
         return self

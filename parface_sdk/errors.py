@@ -11,8 +11,20 @@ class InvalidImageError(ParfaceError, ValueError):
     """The image is empty, corrupt, unreadable, or has an unsupported dtype or shape."""
 
 
+class InvalidOptionError(ParfaceError, ValueError):
+    """An option or argument has a value outside the accepted set (a colour order, a detector name)."""
+
+
+class AlignerClosedError(ParfaceError, RuntimeError):
+    """The Aligner was used after ``close()`` (or after its ``with`` block ended)."""
+
+
 class UnsupportedShapeError(ParfaceError, ValueError):
     """An array argument (boxes, landmarks, batch) has the wrong shape or dtype."""
+
+
+class BoxOutsideImageError(UnsupportedShapeError):
+    """A caller box does not overlap the image at all (no face can be there)."""
 
 
 class ModelLoadError(ParfaceError):

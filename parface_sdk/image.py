@@ -9,7 +9,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from parface_sdk.errors import InvalidImageError
+from parface_sdk.errors import InvalidImageError, InvalidOptionError
+from parface_sdk.exif import apply_orientation, orientation
 
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray
 ColorOrder = Literal["BGR", "RGB"]
@@ -21,7 +22,8 @@ def _decode(data: bytes, source: str) -> np.ndarray:
     decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None:
         raise InvalidImageError(f"{source}: not a decodable image (corrupt or unsupported format)")
-    return decoded  # OpenCV decodes to BGR / BGRA / gray
+    # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation: turn it upright here.
+    return np.ascontiguousarray(apply_orientation(decoded, orientation(data)))  # BGR(A) / gray
 
 
 def _read_file(path: Path) -> np.ndarray:
@@ -49,8 +51,29 @@ def _to_uint8(array: np.ndarray, source: str) -> np.ndarray:
     )
 
 
-def to_rgb(array: np.ndarray, color: ColorOrder, source: str = "image") -> np.ndarray:
-    """Validate an array image and convert it to contiguous RGB uint8 (H, W, 3)."""
+def color_order(color: str | None, needed: bool = True) -> ColorOrder | None:
+    """``color`` as ``"BGR"`` or ``"RGB"`` (any case), or a typed error saying what to pass.
+
+    ``None`` is accepted only where no order is ``needed`` (grayscale arrays, files and bytes).
+    """
+    if color is None:
+        if needed:
+            raise InvalidOptionError(
+                "a colour image array needs its channel order: pass color='RGB' (PIL, MediaPipe, "
+                "face-alignment, imageio) or color='BGR' (OpenCV's cv2.imread / VideoCapture)"
+            )
+        return None
+    if not isinstance(color, str) or color.upper() not in ("BGR", "RGB"):
+        raise InvalidOptionError(f"color must be 'RGB' or 'BGR' (any case), got {color!r}")
+    return color.upper()  # type: ignore[return-value]
+
+
+def to_rgb(array: np.ndarray, color: str | None, source: str = "image") -> np.ndarray:
+    """Validate an array image and convert it to contiguous RGB uint8 (H, W, 3).
+
+    ``color`` (``"RGB"`` or ``"BGR"``, any case) is required for 3- and 4-channel arrays: the
+    two orders look alike to the network and a wrong one silently costs accuracy.
+    """
     if not isinstance(array, np.ndarray):
         raise InvalidImageError(f"{source}: expected a numpy array, got {type(array).__name__}")
     if array.ndim == 3 and array.shape[2] == 1:
@@ -61,9 +84,8 @@ def to_rgb(array: np.ndarray, color: ColorOrder, source: str = "image") -> np.nd
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InvalidImageError(f"{source}: empty image of shape {array.shape}")
-    if color not in ("BGR", "RGB"):
-        raise ValueError(f"color must be 'BGR' or 'RGB', got {color!r}")
     array = _to_uint8(array, source)
+    color = color_order(color, needed=array.ndim == 3)
     if array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
     if array.shape[2] == 4:
@@ -74,13 +96,19 @@ def to_rgb(array: np.ndarray, color: ColorOrder, source: str = "image") -> np.nd
     return np.ascontiguousarray(array)
 
 
-def load_image(source: ImageSource, color: ColorOrder = "BGR") -> np.ndarray:
+def load_image(source: ImageSource, color: str | None = None) -> np.ndarray:
     """Any supported image source as RGB uint8 (H, W, 3).
 
-    ``source`` is a file path, encoded bytes (JPEG, PNG, ...), or a numpy array. Arrays are read in
-    the ``color`` order (OpenCV's BGR by default); grayscale and 4-channel arrays are accepted.
-    Files and bytes are decoded with OpenCV, so ``color`` does not apply to them.
+    ``source`` is a file path, encoded bytes (JPEG, PNG, WebP, ...), or a numpy array.
+
+    - Colour arrays (H, W, 3) and (H, W, 4) need ``color="RGB"`` or ``color="BGR"``: there is no
+      default, because a wrong guess is silent (about 10 px of landmark error). Grayscale arrays
+      need none.
+    - Files and bytes are decoded (``color`` does not apply) and turned upright by their EXIF
+      orientation, so a phone's portrait photo is aligned as it is displayed.
     """
+    if color is not None:
+        color = color_order(color)
     if isinstance(source, np.ndarray):
         return to_rgb(source, color)
     if isinstance(source, (bytes, bytearray, memoryview)):

@@ -21,7 +21,7 @@ import numpy as np
 
 from parface_sdk import crop
 from parface_sdk.errors import UnsupportedShapeError
-from parface_sdk.geometry import landmark_box
+from parface_sdk.geometry import detector_to_landmark_box, landmark_box
 from parface_sdk.results import AlignResult, Face
 from parface_sdk.spec import ModelSpec
 
@@ -135,17 +135,21 @@ def faces_from_detections(
     max_faces: int | None = None,
 ) -> FaceBatch:
     """Run ``detector`` on each RGB image; keep faces scoring at least ``score_threshold`` (at most
-    ``max_faces`` per image, best first) and crop each through the detector's calibration."""
-    scale = spec.crop_scale * detector.box_to_landmark_scale
+    ``max_faces`` per image, best first) and crop each through the detector's calibration.
+
+    The batch holds each detector box mapped to the landmark box its calibration predicts (the
+    convention of caller boxes), so a ``face.box`` passed back as ``boxes=`` gives the same crop.
+    """
     boxes, scores, transforms, owners = [], [], [], []
     for owner, image in enumerate(images):
         found = detector.detect(image)
         keep = found.scores >= score_threshold
         kept_boxes, kept_scores = found.boxes[keep][:max_faces], found.scores[keep][:max_faces]
         for box, score in zip(kept_boxes, kept_scores):
+            box = detector_to_landmark_box(box, detector.box_to_landmark_scale, detector.center_shift)
             boxes.append(box)
             scores.append(score)
-            transforms.append(crop.transform_from_box(box, spec.input_size, scale, detector.center_shift))
+            transforms.append(crop.transform_from_box(box, spec.input_size, spec.crop_scale))
             owners.append(owner)
     return _batch(boxes, scores, transforms, owners)
 

@@ -34,6 +34,11 @@ class Face(BaseModel):
 
     z is depth in the same pixel units as x and y, centred on the face's mean depth and positive
     towards the camera. ``transform`` maps image pixels to the network's crop pixels.
+
+    ``box`` is ``[x0, y0, x1, y1]`` in the convention of ``Aligner.align(boxes=...)``: the landmark
+    box the face was cropped from (a detector's own box mapped through its calibration; a given
+    box unchanged), so ``align(image, boxes=[face.box])`` reproduces the crop and the landmarks.
+    ``score`` is the detector's confidence, 1.0 for given boxes and landmarks.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)

@@ -35,9 +35,9 @@ def test_color_orders_give_the_same_result(aligner, aflw_sample):
     image, truth = aflw_sample
     bgr = cv2.imread(str(image))
     box = [[*truth[:, :2].min(0), *truth[:, :2].max(0)]]
-    reference = aligner.align(bgr, boxes=box).faces[0].landmarks
+    reference = aligner.align(bgr, boxes=box, color="BGR").faces[0].landmarks
     rgb = aligner.align(bgr[:, :, ::-1], boxes=box, color="RGB").faces[0].landmarks
-    rgba = aligner.align(np.dstack([bgr, np.full(bgr.shape[:2], 255, np.uint8)]), boxes=box)
+    rgba = aligner.align(np.dstack([bgr, np.full(bgr.shape[:2], 255, np.uint8)]), boxes=box, color="bgr")
     np.testing.assert_allclose(reference, rgb, atol=1e-4)
     np.testing.assert_allclose(reference, rgba.faces[0].landmarks, atol=1e-4)
     gray = aligner.align(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), boxes=box)
@@ -109,7 +109,7 @@ def test_importing_the_package_is_cheap():
 
 def test_image_without_a_face_gives_an_empty_result(aligner):
     blank = np.full((240, 320, 3), 127, np.uint8)
-    result = aligner.align(blank)
+    result = aligner.align(blank, color="RGB")
     assert result.faces == [] and (result.image_width, result.image_height) == (320, 240)
 
 
@@ -126,4 +126,45 @@ def test_detector_path_finds_the_face(aligner, aflw_sample):
 @pytest.mark.parametrize("bad", [[[1, 2, 3]], [["a", 1, 2, 3]], np.zeros((2, 5)), [[0, 0, 10, np.nan]]])
 def test_malformed_boxes_are_typed_errors(aligner, bad):
     with pytest.raises(UnsupportedShapeError):
-        aligner.align(np.zeros((100, 100, 3), np.uint8), boxes=bad)
+        aligner.align(np.zeros((100, 100, 3), np.uint8), boxes=bad, color="RGB")
+
+
+def test_face_box_round_trips_through_boxes(aligner, aflw_sample):
+    """face.box is a landmark box, the convention of boxes=: passing it back gives the same crop."""
+    detected = aligner.align(aflw_sample[0])
+    assert len(detected.faces) == 1
+    face = detected.faces[0]
+    again = aligner.align(aflw_sample[0], boxes=[face.box]).faces[0]
+    np.testing.assert_allclose(again.landmarks[:, :2], face.landmarks[:, :2], atol=1.0)
+    np.testing.assert_allclose(again.transform, face.transform, atol=1e-3)
+
+
+@pytest.mark.parametrize("box", [[500, 10, 600, 90], [-90, -90, -10, -10], [10, 300, 90, 400]])
+def test_box_outside_the_image_is_a_typed_error(aligner, box):
+    from parface_sdk.errors import BoxOutsideImageError
+
+    image = np.zeros((240, 320, 3), np.uint8)
+    with pytest.raises(BoxOutsideImageError, match="outside the 320x240 image"):
+        aligner.align(image, boxes=[box], color="RGB")
+    # A box that only partly leaves the image is a face at the border: it is aligned.
+    assert len(aligner.align(image, boxes=[[300, 200, 400, 300]], color="RGB").faces) == 1
+
+
+def test_colour_array_without_order_is_a_typed_error(aligner):
+    from parface_sdk.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="color="):
+        aligner.align(np.zeros((64, 64, 3), np.uint8), boxes=[[8, 8, 56, 56]])
+
+
+def test_use_after_close_is_a_typed_error(tiny_onnx):
+    from parface_sdk.errors import AlignerClosedError
+
+    with Aligner.from_pretrained(tiny_onnx) as closed:
+        pass
+    image = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(AlignerClosedError, match="closed"):
+        closed.align(image, boxes=[[8, 8, 56, 56]], color="RGB")
+    with pytest.raises(AlignerClosedError):
+        closed.align_from_landmarks(image, [np.array([[10.0, 10.0], [50.0, 50.0]])], color="RGB")
+    closed.close()  # closing twice is fine
