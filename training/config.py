@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-STAGES = ("autoencoder", "inversion", "landmarks", "finetune", "depth")
+STAGES = ("autoencoder", "inversion", "landmarks", "finetune", "depth", "joint")
 
 
 class _Frozen(BaseModel):
@@ -142,12 +142,40 @@ class DepthConfig(StageConfig):
     heatmaps: Literal["ground_truth", "predicted"] = "ground_truth"
 
 
+class JointConfig(StageConfig):
+    """Stage 6 (not in the paper): every weight of the landmark path (E, G's heatmap path, the
+    transfer layers and the heatmap conv) and the depth head trained together, with extra data
+    (AFLW large poses with teacher labels), stronger augmentation and a validation split that
+    picks the checkpoint. See MODEL_CARD.md for why the recipe ends with it."""
+
+    stage: Literal["joint"] = "joint"
+    loss: Literal["awing", "mse"] = "awing"
+    encoder_lr: float | None = Field(default=None, gt=0)  # default: optimizer.lr
+    lambda_depth: float = Field(default=1.0, ge=0)
+    # L1 on the decoded (soft-argmax) crop coordinates, in crop pixels, next to the heatmap loss.
+    lambda_coord: float = Field(default=0.0, ge=0)
+    # AFLW large-pose faces (labels.npz with 68-point teacher labels); None: 300-W only.
+    largepose_dir: str | None = None
+    # Drop teacher labels whose NME against AFLW's human 21 points exceeds this.
+    teacher_max_nme: float = Field(default=0.12, gt=0)
+    # 300-W faces are repeated this many times per epoch (balances frontal vs large pose).
+    labeled_repeat: int = Field(default=1, ge=1)
+    extra_augment: bool = True  # lighting, occlusion, one-sided expression warps
+    reset_transfer: bool = False  # re-initialise the transfer layers (weights of the v1 bug)
+    # Make train-mode BatchNorm compute what eval mode does before the first step (v1's decoder
+    # was fine-tuned in eval mode, so its running statistics no longer match its inputs).
+    match_batch_statistics: bool = True
+    validation_fraction: float = Field(default=0.05, ge=0, lt=1)
+    validate_every: int = Field(default=500, gt=0)  # steps
+
+
 CONFIG_CLASSES: dict[str, type[StageConfig]] = {
     "autoencoder": AutoencoderConfig,
     "inversion": InversionConfig,
     "landmarks": LandmarksConfig,
     "finetune": FinetuneConfig,
     "depth": DepthConfig,
+    "joint": JointConfig,
 }
 
 
@@ -210,7 +238,7 @@ def _resolve_paths(section: dict[str, Any], base: Path) -> dict[str, Any]:
         return str((base / value).resolve())
 
     section = dict(section)
-    for key in ("run_dir", "init_from", "vgg19_weights"):
+    for key in ("run_dir", "init_from", "vgg19_weights", "largepose_dir"):
         if key in section:
             section[key] = fix(section[key])
     if "data" in section:

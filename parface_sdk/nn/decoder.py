@@ -41,16 +41,28 @@ class InvertedBlock(nn.Module):
 
 
 class TransferLayer(nn.Module):
-    """Interleaved 3x3 transfer layer: x + relu(bn(conv(x))), initialised to the identity."""
+    """Interleaved 3x3 transfer layer: x + bn(relu(conv(x))), initialised to the identity.
+
+    The BatchNorm scale starts at zero so the layer is the identity until the landmark stage
+    trains it; it sits *after* the ReLU so that its scale still receives a gradient at zero (the
+    first version computed ``relu(bn(conv(x)))``, whose ReLU input was exactly zero, so neither
+    the convolution nor the BatchNorm ever learned).
+    """
 
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
         self.bn = nn.BatchNorm2d(channels)
+        self.reset()
+
+    def reset(self) -> None:
+        nn.init.kaiming_normal_(self.conv.weight, mode="fan_out", nonlinearity="relu")
+        self.bn.reset_parameters()
+        self.bn.reset_running_stats()
         nn.init.zeros_(self.bn.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + torch.relu(self.bn(self.conv(x)))
+        return x + self.bn(torch.relu(self.conv(x)))
 
 
 class Decoder(nn.Module):

@@ -4,7 +4,8 @@ unlabeled face chips (image only).
 Crops are built with :mod:`parface_sdk.crop` exactly as the runtime builds them, so a model sees
 the same framing in training and in use. Augmentation (paper, Sec. IV-B): horizontal flip 50 %,
 translation +-4 % of the crop, scale jitter 94-103 %, rotation +-45 deg, composed into the one
-similarity transform so image and landmarks move together.
+similarity transform so image and landmarks move together. ``extra_augment`` adds lighting,
+occlusion and one-sided expression warps (:mod:`training.data.augment`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch.utils.data import Dataset
 from parface_sdk import crop
 from parface_sdk.image import load_image
 from parface_sdk.spec import ModelSpec
+from training.data.augment import augment_crop
 from training.data.flip import flip_image, flip_landmarks
 from training.data.heatmaps import crop_to_heatmap, render_heatmaps
 
@@ -91,9 +93,15 @@ class LandmarkDataset(_Augmented):
     """
 
     def __init__(
-        self, records: Sequence[Record], spec: ModelSpec, augment: bool = False, seed: int = 0
+        self,
+        records: Sequence[Record],
+        spec: ModelSpec,
+        augment: bool = False,
+        seed: int = 0,
+        extra_augment: bool = False,
     ) -> None:
         super().__init__(len(records), augment, seed)
+        self.extra_augment = extra_augment
         self.records = [(str(path), np.asarray(points, dtype=np.float32)) for path, points in records]
         for path, points in self.records:
             if points.shape != (spec.num_landmarks, 3):
@@ -122,6 +130,8 @@ class LandmarkDataset(_Augmented):
         points = np.asarray(landmarks, dtype=np.float64).copy()
         points[:, 2] -= points[:, 2].mean()
         points = crop.apply(transform, points)
+        if rng is not None and self.extra_augment:
+            chip, points = augment_crop(chip, points, rng)
         heat_xy = crop_to_heatmap(points[:, :2], size, spec.heatmap_size)
         heatmaps = render_heatmaps(heat_xy, spec.heatmap_size, spec.heatmap_sigma)
         return {

@@ -10,7 +10,7 @@ from training.config import StageConfig
 
 def stage_trainer(stage: str) -> Callable[[StageConfig, bool], Path]:
     """``train(config, resume) -> final checkpoint`` of the named stage (imports torch lazily)."""
-    from training.stages import autoencoder, depth, finetune, inversion, landmarks
+    from training.stages import autoencoder, depth, finetune, inversion, joint, landmarks
 
     trainers = {
         "autoencoder": autoencoder.train_autoencoder,
@@ -18,6 +18,7 @@ def stage_trainer(stage: str) -> Callable[[StageConfig, bool], Path]:
         "landmarks": landmarks.train_landmarks,
         "finetune": finetune.train_finetune,
         "depth": depth.train_depth,
+        "joint": joint.train_joint,
     }
     try:
         return trainers[stage]
