@@ -7,6 +7,15 @@ import logging
 import sys
 from pathlib import Path
 
+from parface_sdk.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    atomic_open,
+    atomic_path,
+    describe_os_error,
+    error_line,
+    prepare_output_folder,
+)
 from parface_sdk.errors import ParfaceError
 
 logger = logging.getLogger(__name__)
@@ -23,8 +32,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a known face box; no detector runs")
     parser.add_argument("--redetect-interval", type=int, default=30,
                         help="run the detector every N frames (0: only when the face is lost)")
-    parser.add_argument("--min-confidence", type=float, default=0.3,
-                        help="re-detect when the mean landmark confidence drops below this")
+    parser.add_argument("--min-confidence", type=float, default=0.0,
+                        help="re-detect when the mean landmark confidence drops below this floor "
+                             "(the face is also re-detected below 0.9 x its confidence at detection)")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -72,11 +82,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = video_info(args.input)
         options = track_options(args, smoothing=args.smoothing)
+        prepare_output_folder(args.out)
         aligner = make_aligner(args)
     except (ParfaceError, ValueError) as exc:
-        print(f"parface video: {exc}", file=sys.stderr)
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+        print(f"parface video: {error_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     stem = args.out / args.input.stem
     current: dict = {}
 
@@ -87,18 +97,22 @@ def run(args: argparse.Namespace) -> int:
 
     total = min(info.frame_count, args.max_frames or info.frame_count) or None
     found = count = 0
-    with ExitStack() as stack:
-        stack.enter_context(aligner)
-        jsonl = stack.enter_context(open(stem.with_suffix(".jsonl"), "w")) if args.format != "csv" else None
-        table = None
-        if args.format != "jsonl":
-            table = csv.writer(stack.enter_context(open(stem.with_suffix(".csv"), "w", newline="")))
-            table.writerow(CSV_HEADER)
-        overlay = None
-        if args.overlay:
-            overlay = stack.enter_context(OverlayWriter(
-                args.out / f"{args.input.stem}_overlay.mp4", info.fps or 30.0, (info.width, info.height)))
-        try:
+    # Every output is written under a temporary name and renamed only when the whole video is
+    # done: an error, a full disk or Ctrl-C leaves no truncated file behind.
+    try:
+        with ExitStack() as stack:
+            stack.enter_context(aligner)
+            jsonl = stack.enter_context(atomic_open(stem.with_suffix(".jsonl"))) if args.format != "csv" else None
+            table = None
+            if args.format != "jsonl":
+                table = csv.writer(stack.enter_context(atomic_open(stem.with_suffix(".csv"), newline="")))
+                table.writerow(CSV_HEADER)
+            overlay = None
+            if args.overlay:
+                overlay_path = stack.enter_context(atomic_path(args.out / f"{args.input.stem}_overlay.mp4"))
+                overlay = stack.enter_context(
+                    OverlayWriter(overlay_path, info.fps or 30.0, (info.width, info.height))
+                )
             for tracked in tqdm(track(aligner, frames(), options), total=total, unit="frame",
                                 desc="track", disable=args.no_progress):
                 if jsonl is not None:
@@ -109,9 +123,13 @@ def run(args: argparse.Namespace) -> int:
                     overlay.write(current["bgr"][:, :, ::-1].copy(), tracked)
                 count += 1
                 found += tracked.face is not None
-        except ParfaceError as exc:
-            print(f"parface video: {exc}", file=sys.stderr)
-            return 1
+    except ParfaceError as exc:
+        print(f"parface video: {error_line(exc)}; no output written", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"parface video: cannot write to {args.out}: {describe_os_error(exc)}; no output written",
+              file=sys.stderr)
+        return EXIT_FAILED
     logger.info("%d frames, a face in %d; outputs in %s", count, found, args.out)
     if not found:
         print(f"parface video: no face found in {args.input}", file=sys.stderr)
