@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class AlignerOptions(BaseModel):
@@ -17,6 +17,7 @@ class AlignerOptions(BaseModel):
       never a silent CPU run. (``tensorrt`` is the pre-0.2 spelling of
       ``backend="onnxruntime-tensorrt", device="cuda"``.)
     - ``detector``: ``auto`` picks the best detector available offline; see ``parface_sdk.detect``.
+      An unknown name or a missing ``detector_model`` file is rejected here, at creation.
     - ``refine``: run a second pass cropped from the first pass's landmarks, so a loose detector
       box costs no accuracy (the model was trained on landmark crops).
     - ``batch_size``: faces per network call in ``align_batch``.
@@ -33,3 +34,20 @@ class AlignerOptions(BaseModel):
     refine: bool = True
     batch_size: int = Field(default=16, ge=1)
     threads: int | None = Field(default=None, ge=1)
+
+    @field_validator("detector")
+    @classmethod
+    def _known_detector(cls, value: str) -> str:
+        from parface_sdk.detect import DETECTOR_NAMES
+
+        key = value.lower().replace("-", "_")
+        if key not in DETECTOR_NAMES:
+            raise ValueError(f"unknown detector {value!r}; choose one of {', '.join(DETECTOR_NAMES)}")
+        return key
+
+    @field_validator("detector_model")
+    @classmethod
+    def _existing_detector_model(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no detector model file at {value}; pass an existing .onnx / .xml file")
+        return value

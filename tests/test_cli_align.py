@@ -18,11 +18,12 @@ def test_align_directory_writes_json_and_overlays(tiny_onnx, shared_dir, tmp_pat
     errors = [line for line in err.replace("\r", "\n").splitlines() if "parface align:" in line]
     assert len(errors) == 1 and "broken.jpg" in errors[0]
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["image00050.json", "image00050.png", "image00081.json", "image00081.png"]
-    data = json.loads((out / "image00050.json").read_text())
+    assert written == ["image00050.jpg.json", "image00050.jpg.overlay.png",
+                       "image00081.jpg.json", "image00081.jpg.overlay.png"]
+    data = json.loads((out / "image00050.jpg.json").read_text())
     assert data["image_width"] == 450
     assert all(np.array(face["landmarks"]).shape == (68, 3) for face in data["faces"])
-    assert not list(out.glob("*.tmp")) and not (out / "broken.json").exists()
+    assert not list(out.glob("*.partial*")) and not (out / "broken.jpg.json").exists()
 
 
 def test_align_missing_model_is_a_clear_error(tmp_path, capsys):

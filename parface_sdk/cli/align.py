@@ -1,18 +1,31 @@
-"""`parface align IMAGE|DIR`: one JSON per image, optionally an overlay PNG."""
+"""`parface align IMAGE|DIR`: one JSON per image, optionally an overlay PNG.
+
+Output names: ``OUT/<path below the input folder>/<image name>.json`` (``DIR/sub/a.jpg`` ->
+``OUT/sub/a.jpg.json``, overlay ``OUT/sub/a.jpg.overlay.png``); a file given directly writes
+``OUT/<image name>.json``. Files are written atomically with the usual permissions (umask).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from parface_sdk.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    OutputError,
+    describe_os_error,
+    error_line,
+    prepare_output_folder,
+    write_atomically,
+)
 from parface_sdk.errors import ParfaceError
 from parface_sdk.geometry import IMAGE_SUFFIXES
 
 logger = logging.getLogger(__name__)
+OVERLAY_SUFFIX = ".overlay.png"
 
 
 def add_parser(subparsers) -> None:
@@ -29,64 +42,111 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def collect_images(inputs: list[Path]) -> list[Path]:
-    images: list[Path] = []
+def collect_images(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
+    """``(image, output name)`` pairs, in a fixed order, with unique output names.
+
+    A folder's images keep their path below the folder and their full name, so ``DIR/sub/a.jpg``
+    writes ``OUT/sub/a.jpg.json``: ``a.jpg`` and ``a.png``, or ``x/a.jpg`` and ``y/a.jpg``, never
+    share an output. A file given directly writes ``OUT/<name>.json``. Overlays this command wrote
+    (``*.overlay.png`` under ``OUT``) are never read back as inputs. Two inputs that would still
+    write the same file are an error before any work starts.
+    """
+    out_dir = out.resolve()
+    pairs: list[tuple[Path, Path]] = []
     for path in inputs:
         if path.is_dir():
-            images += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            for image in sorted(path.rglob("*")):
+                if not image.is_file() or image.suffix.lower() not in IMAGE_SUFFIXES:
+                    continue
+                if image.name.endswith(OVERLAY_SUFFIX) and image.resolve().is_relative_to(out_dir):
+                    continue
+                pairs.append((image, image.relative_to(path)))
         else:
-            images.append(path)
-    return images
+            pairs.append((path, Path(path.name)))
+    seen: dict[Path, Path] = {}
+    unique: list[tuple[Path, Path]] = []
+    for image, name in pairs:
+        if name in seen:
+            if seen[name].resolve() == image.resolve():
+                continue  # the same file twice
+            raise OutputError(
+                f"{seen[name]} and {image} would both write {out / name}.json; "
+                "align them in separate runs or pass the folder that holds both"
+            )
+        seen[name] = image
+        unique.append((image, name))
+    return unique
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """No partial files: write beside the target, then rename into place."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+def _outputs(out: Path, name: Path, draw: bool, inputs: set[Path]) -> tuple[Path, Path | None]:
+    """The JSON and overlay paths of one image; an error rather than overwrite an input."""
+    json_path = out / f"{name}.json"
+    overlay = out / f"{name}{OVERLAY_SUFFIX}" if draw else None
+    for target in (json_path, overlay):
+        if target is not None and target.resolve() in inputs:
+            raise OutputError(f"{target} is one of the input images; it is never overwritten")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    return json_path, overlay
+
+
+def _make_aligner(args: argparse.Namespace):
+    from parface_sdk.aligner import Aligner
+    from parface_sdk.options import AlignerOptions
+
+    options = AlignerOptions(
+        backend=args.backend, device=args.device, detector=args.detector,
+        detector_model=args.detector_model, refine=not args.no_refine,
+    )
+    aligner = Aligner(args.model, options)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        aligner.detector  # noqa: B018  every image needs it: a misconfigured one fails here, once
+    except BaseException:
+        aligner.close()
+        raise
+    return aligner
 
 
 def run(args: argparse.Namespace) -> int:
     import cv2
     from tqdm import tqdm
 
-    from parface_sdk.aligner import Aligner
     from parface_sdk.draw import draw_result
     from parface_sdk.image import load_image
-    from parface_sdk.options import AlignerOptions
 
     try:
-        options = AlignerOptions(
-            backend=args.backend, device=args.device, detector=args.detector,
-            detector_model=args.detector_model, refine=not args.no_refine,
-        )
-        aligner = Aligner(args.model, options)
+        images = collect_images(args.inputs, args.out)
+        aligner = _make_aligner(args)
     except (ParfaceError, ValueError) as exc:
-        print(f"parface align: {exc}", file=sys.stderr)
-        return 2
-    images = collect_images(args.inputs)
-    args.out.mkdir(parents=True, exist_ok=True)
+        print(f"parface align: {error_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        prepare_output_folder(args.out)
+    except ParfaceError as exc:
+        aligner.close()
+        print(f"parface align: {error_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    inputs = {image.resolve() for image, _ in images}
     failures = 0
     with aligner:
-        for path in tqdm(images, desc="align", unit="img", disable=len(images) < 2):
+        for path, name in tqdm(images, desc="align", unit="img", disable=len(images) < 2):
             try:
+                json_path, overlay_path = _outputs(args.out, name, args.draw, inputs)
                 image = load_image(path)
                 result = aligner.align(image, color="RGB")
+                write_atomically(json_path, result.to_json(indent=1).encode())
+                if overlay_path is not None:
+                    overlay = cv2.cvtColor(draw_result(image, result), cv2.COLOR_RGB2BGR)
+                    ok, encoded = cv2.imencode(".png", overlay)
+                    if not ok:
+                        raise OutputError(f"{overlay_path}: PNG encoding failed")
+                    write_atomically(overlay_path, encoded.tobytes())
             except ParfaceError as exc:
                 failures += 1
-                tqdm.write(f"parface align: {exc}", file=sys.stderr)
-                continue
-            stem = args.out / path.stem
-            write_atomically(stem.with_suffix(".json"), result.to_json(indent=1).encode())
-            if args.draw:
-                overlay = cv2.cvtColor(draw_result(image, result), cv2.COLOR_RGB2BGR)
-                ok, encoded = cv2.imencode(".png", overlay)
-                if ok:
-                    write_atomically(stem.with_suffix(".png"), encoded.tobytes())
+                tqdm.write(f"parface align: {error_line(exc)}", file=sys.stderr)
+            except OSError as exc:  # read-only folder, disk full, a folder in the way
+                failures += 1
+                where = exc.filename or path
+                tqdm.write(f"parface align: {path}: cannot write {where}: {describe_os_error(exc)}",
+                           file=sys.stderr)
     logger.info("aligned %d of %d images", len(images) - failures, len(images))
-    return 1 if failures else 0
+    return EXIT_FAILED if failures else 0

@@ -7,6 +7,8 @@ import importlib
 import logging
 import sys
 
+from parface_sdk.cli.common import guarded
+
 # subcommand -> module exposing add_parser(subparsers) and run(args) -> int
 SUBCOMMANDS = {
     "align": "parface_sdk.cli.align",
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return int(args.func(args) or 0)
+    return guarded(f"parface {args.command}", lambda: args.func(args))
 
 
 if __name__ == "__main__":
