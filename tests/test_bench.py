@@ -38,6 +38,12 @@ def test_ort_engine_writes_a_valid_report(tmp_path, capsys):
     assert report.model["macs_per_face"]["total"] > report.model["macs_per_face"]["depth"] > 0
     assert report.peak["gflops"] > 0 and 0 < report.fraction_of_peak < 1
     assert report.aligner["count"] == 4 and report.aligner["refine"] is True
+    # The stages are the Aligner's own pipeline: they account for what Aligner.align costs.
+    check = report.aligner["stages"]
+    assert check["stages_sum_ms"] > 0 and check["aligner_ms"] > 0
+    # (4 frames on a loaded CI machine: a loose bound; the report's add_up uses 20 % or 2 ms)
+    assert 0.5 < check["stages_sum_ms"] / check["aligner_ms"] < 2.0
+    assert "two passes" in report.stage_notes["network"] and "results" in report.stages
     assert report.machine["logical_cpus"] >= 1 and "load_average_at_start" in report.machine
     assert "onnxruntime" in report.versions and "numpy" in report.versions
     printed = capsys.readouterr().out
@@ -68,8 +74,10 @@ def test_bad_arguments():
 
 
 def test_importing_the_cli_is_cheap():
-    code = ("import sys, parface_sdk.cli.bench, parface_sdk.bench.report; "
-            "print(sorted(m for m in ('torch', 'onnxruntime', 'tensorrt') if m in sys.modules))")
+    code = (
+        "import sys, parface_sdk.cli.bench, parface_sdk.bench.report; "
+        "print(sorted(m for m in ('torch', 'onnxruntime', 'tensorrt') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -88,6 +96,7 @@ def test_frame_graph_scenario(tmp_path):
     out = tmp_path / "frame.json"
     assert main(["--engine", "ort", "--graph", "frame", "--no-peak", "--json", str(out), *FAST]) == 0
     report = BenchReport.model_validate_json(out.read_text())
-    assert report.scenario["graph"] == "frame" and report.aligner is None
-    assert {"detect", "network", "end_to_end"} == set(report.stages)
+    # The Aligner runs frame graphs too, through the same pipeline.
+    assert report.scenario["graph"] == "frame" and report.aligner["count"] == 4
+    assert {"detect", "network", "results", "end_to_end"} == set(report.stages)
     assert main(["--engine", "torch", "--graph", "frame", *FAST]) == 2

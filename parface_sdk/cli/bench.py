@@ -23,24 +23,40 @@ EXIT_UNAVAILABLE = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parface-bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="parface-bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--engine", choices=ENGINES, default="ort", help="runtime (default ort)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
     parser.add_argument("--batch", type=int, default=1, help="faces per network call (default 1)")
-    parser.add_argument("--variant", default="light",
-                        help="model variant without --model: light, paper, tiny")
+    parser.add_argument(
+        "--variant", default="light", help="model variant without --model: light, paper, tiny"
+    )
     parser.add_argument("--model", type=Path, help=".safetensors (torch), .onnx (ort, trt) or .engine (trt)")
     parser.add_argument("--frames", type=int, default=200, help="timed frames (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed frames first (default 20)")
-    parser.add_argument("--graph", choices=["crop", "frame"], default="crop",
-                        help="frame: the frame graph (crop inside the model; ort and trt)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads for every stage (default 1; 0 lets the runtimes decide)")
-    parser.add_argument("--image", type=Path,
-                        help="face photo letterboxed to 640x480 (default: the shared sample face)")
+    parser.add_argument(
+        "--graph",
+        choices=["crop", "frame"],
+        default="crop",
+        help="frame: the frame graph (crop inside the model; ort and trt)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for every stage (default 1; 0 lets the runtimes decide)",
+    )
+    parser.add_argument(
+        "--image", type=Path, help="face photo letterboxed to 640x480 (default: the shared sample face)"
+    )
     parser.add_argument("--detector", default="auto", help="detector name, or 'none' for a fixed box")
     parser.add_argument("--no-aligner", action="store_true", help="skip timing Aligner.align")
+    parser.add_argument(
+        "--no-refine",
+        action="store_true",
+        help="one network pass per face (Aligner refine=False); default: as the Aligner",
+    )
     parser.add_argument("--no-peak", action="store_true", help="skip measuring the peak FLOP/s")
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -50,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     from parface_sdk.bench.frames import bench_frame
     from parface_sdk.bench.report import print_table
     from parface_sdk.bench.runner import BenchConfig, run_benchmark
@@ -61,17 +78,30 @@ def main(argv: list[str] | None = None) -> int:
         print("parface-bench: --batch and --frames must be >= 1, --warmup >= 0", file=sys.stderr)
         return 2
     config = BenchConfig(
-        engine=args.engine, device=args.device, batch=args.batch, variant=args.variant, model=args.model,
-        frames=args.frames, warmup=args.warmup, threads=args.threads or None, image=args.image,
-        detector=args.detector, graph=args.graph, aligner=not args.no_aligner, peak=not args.no_peak,
+        engine=args.engine,
+        device=args.device,
+        batch=args.batch,
+        variant=args.variant,
+        model=args.model,
+        frames=args.frames,
+        warmup=args.warmup,
+        threads=args.threads or None,
+        image=args.image,
+        detector=args.detector,
+        graph=args.graph,
+        aligner=not args.no_aligner,
+        peak=not args.no_peak,
         progress=not args.quiet,
+        refine=not args.no_refine,
     )
     try:
         image, label = bench_frame(args.image)
         report = run_benchmark(config, image, label)
     except BackendUnavailableError as exc:
-        print(f"parface-bench: the {args.engine} engine is not available on this machine: {exc}",
-              file=sys.stderr)
+        print(
+            f"parface-bench: the {args.engine} engine is not available on this machine: {exc}",
+            file=sys.stderr,
+        )
         return EXIT_UNAVAILABLE
     except (ParfaceError, ValueError) as exc:
         print(f"parface-bench: {exc}", file=sys.stderr)
