@@ -1,9 +1,9 @@
 """Parity of exported graphs with PyTorch, on real faces cropped exactly as the runtime crops them.
 
 ``check_parity`` compares an ONNX crop graph with the PyTorch network; ``check_frame_parity``
-compares the frame graph (crop inside the model, GridSample) with the CPU path (``cv2.warpAffine``
-crop, the PyTorch network, :func:`parface_sdk.decode.crop_to_image`). Both return a
-:class:`ParityReport` with the measured differences in pixels.
+compares the frame graph (crop inside the model, GridSample) with the runtime's CPU path
+(:mod:`parface_sdk.pipeline` with the PyTorch network: ``cv2.warpAffine`` crop, network, map
+back). Both return a :class:`ParityReport` with the measured differences in pixels.
 
 Near-ties: the soft-argmax centres its window on the heatmap's arg-max, so when the two highest
 heatmap cells are within rounding of each other, any perturbation (float16 weights, the uint8
@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from parface_sdk import crop
-from parface_sdk.decode import crop_to_image
+from parface_sdk import crop, pipeline
 from parface_sdk.geometry import read_pts
 from parface_sdk.image import load_image
 from parface_sdk.spec import ModelSpec
@@ -80,7 +79,7 @@ def real_faces(folder: str | Path, spec: ModelSpec, count: int = 8) -> list[Face
     for pts in sorted(Path(folder).glob("*.pts"))[:count]:
         image_path = next(p for p in pts.parent.glob(pts.stem + ".*") if p.suffix != ".pts")
         points = read_pts(pts).astype(np.float64)
-        transform = crop.transform_from_landmarks(points, spec.input_size, spec.crop_scale)
+        transform = pipeline.faces_from_landmarks([[points]], spec).transforms[0]
         samples.append(FaceSample(load_image(image_path), points, transform))
     if not samples:
         raise FileNotFoundError(f"no .pts files with images in {folder}")
@@ -104,6 +103,15 @@ def _torch_run(net, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     ordered = np.sort(heatmaps.flatten(2).numpy().astype(np.float64), axis=2)
     margin = (ordered[..., -1] - ordered[..., -2]) / np.maximum(ordered[..., -1] - ordered[..., 0], 1e-12)
     return landmarks.numpy().astype(np.float64), confidence.numpy().astype(np.float64), margin
+
+
+def _pipeline_run(net, sample: FaceSample) -> np.ndarray:
+    """The runtime's own path (:func:`parface_sdk.pipeline.infer`) on the PyTorch network."""
+    from parface_sdk.backends.torch import TorchBackend
+
+    batch = pipeline.faces_from_landmarks([[sample.landmarks]], net.spec)
+    landmarks, _ = pipeline.infer(TorchBackend.from_module(net), [sample.image], batch)
+    return landmarks.astype(np.float64)
 
 
 def _report(graph, precision, expected, actual, tolerance, tie_margin, crop_diff=None,
@@ -171,8 +179,7 @@ def check_frame_parity(
         margin = _torch_run(net, ((crops - graph.mean) / graph.std).numpy())[2]
         expected.append((points.numpy().astype(np.float64), confidence.numpy().astype(np.float64), margin))
         actual.append(session.run(None, {"frame": frame, "transforms": transforms}))
-        cpu_landmarks = _torch_run(net, cpu_crops([sample], spec))[0]
-        cpu_path.append(crop_to_image(cpu_landmarks, sample.transform[None]))
+        cpu_path.append(_pipeline_run(net, sample))
     stacked = tuple(np.concatenate([item[i] for item in expected]) for i in range(3))
     outputs = tuple(np.concatenate([item[i] for item in actual]) for i in range(2))
     tolerance = FP16_TOLERANCE_PX if precision == "fp16" else FP32_TOLERANCE_PX
