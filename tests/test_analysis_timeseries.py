@@ -94,14 +94,20 @@ def test_task_parsing():
 
 def test_report_files(tmp_path):
     pytest.importorskip("matplotlib", reason="the analysis extra is not installed")
+    from parface_sdk.analysis.decision import Calibration
     from parface_sdk.analysis.report import write_report
 
+    spread = {"brow": 0.5, "mouth": 0.5}  # % IOD; a stand-in for benchmarks/palsy_calibration.py
+    calibration = Calibration("test", {"tasks": spread, "auto": spread}, 0.999,
+                              {r: {"p5": -3.0, "p50": 0.0, "p95": 3.0} for r in spread})
     landmarks, times = _clip(right_gain=0.2, left_gain=1.0)
     series = measure_sequence(landmarks, times)
     image = np.full((480, 640, 3), 90, np.uint8)
-    paths = write_report(series, tmp_path, TASKS, image_rgb=image, overlay_frame=45)
+    paths = write_report(series, tmp_path, TASKS, image_rgb=image, overlay_frame=45, calibration=calibration)
     summary = json.loads(paths["summary"].read_text())
     assert summary["affected_side"]["side"] == "right" and summary["frames"] == len(times)
+    assert summary["asymmetry"]["decision"] == "right" and "not a diagnosis" in summary["asymmetry"]["caveat"]
+    assert summary["affected_side"]["confidence"] >= summary["affected_side"]["confidence_threshold"]
     assert summary["measures"]["brow_height"]["unit"] == "inter-canthal"
     assert "NaN" not in paths["summary"].read_text()
     rows = list(csv.reader(open(paths["csv"])))

@@ -14,13 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from parface_sdk.analysis.asymmetry import SCALAR_MEASURES, SIDE_MEASURES, FaceMeasures, measure_face
-from parface_sdk.analysis.timeseries import (
-    MeasureSeries,
-    Task,
-    guess_affected_side,
-    range_of_motion,
-    task_movements,
-)
+from parface_sdk.analysis.decision import Calibration, decide_asymmetry
+from parface_sdk.analysis.timeseries import MeasureSeries, Task, range_of_motion, task_movements
 from parface_sdk.errors import BackendUnavailableError
 
 RIGHT_COLOUR, LEFT_COLOUR = "#1f77b4", "#ff7f0e"  # subject's right: blue, left: orange
@@ -38,9 +33,18 @@ def _stats(values: np.ndarray) -> dict[str, float | None]:
     return {"mean": float(finite.mean()), "min": float(finite.min()), "max": float(finite.max())}
 
 
-def summarize(series: MeasureSeries, tasks: list[Task] | None = None, rest: str = "rest") -> dict:
-    """A JSON-ready summary: per-measure statistics, movement per task, the affected-side guess."""
+def summarize(
+    series: MeasureSeries, tasks: list[Task] | None = None, rest: str = "rest",
+    calibration: Calibration | None = None, model_sha256: str | None = None,
+) -> dict:
+    """A JSON-ready summary: per-measure statistics, movement per task, and the calibrated
+    asymmetry decision (:func:`.decision.decide_asymmetry`) with its confidence, threshold and caveat.
+
+    ``affected_side`` repeats the decision in short: ``side`` is ``right``, ``left``, ``none`` (no
+    one-sided change beyond what healthy still faces show) or ``undetermined``.
+    """
     tasks = tasks or []
+    decision = decide_asymmetry(series, tasks, calibration, model_sha256, rest).to_dict()
     found = int(np.isfinite(series.poses["yaw"]).sum())
     summary: dict = {
         "unit": series.unit, "scale_mm": series.scale_mm, "frames": len(series), "frames_with_face": found,
@@ -48,8 +52,10 @@ def summarize(series: MeasureSeries, tasks: list[Task] | None = None, rest: str 
         "measures": {}, "scalars": {}, "pose": {k: _stats(v) for k, v in series.poses.items()},
         "tasks": [{"name": t.name, "start": t.start, "end": t.end} for t in tasks],
     }
+    summary["asymmetry"] = decision
+    short = ("confidence", "confidence_threshold", "caveat")
+    summary["affected_side"] = {"side": decision["decision"], **{key: decision[key] for key in short}}
     if not series.values:
-        summary["affected_side"] = guess_affected_side({}).to_dict()
         return summary
     for name, (kind, description) in SIDE_MEASURES.items():
         right, left = series.side(name)
@@ -61,8 +67,6 @@ def summarize(series: MeasureSeries, tasks: list[Task] | None = None, rest: str 
     movements = task_movements(series, tasks, rest) if any(t.name != rest for t in tasks) else {}
     summary["task_movement"] = movements
     summary["range_of_motion"] = range_of_motion(series)
-    evidence = movements or {"whole recording (range of motion)": summary["range_of_motion"]}
-    summary["affected_side"] = guess_affected_side(evidence).to_dict()
     return summary
 
 
@@ -211,9 +215,12 @@ def plot_face_overlay(
 def write_report(
     series: MeasureSeries, out_dir: str | Path, tasks: list[Task] | None = None,
     image_rgb: np.ndarray | None = None, overlay_frame: int | None = None,
+    calibration: Calibration | None = None, model_sha256: str | None = None,
 ) -> dict[str, Path]:
     """Write ``measures.csv``, ``summary.json``, ``plots/*.png`` and ``overlay.png`` into ``out_dir``.
 
+    ``summary.json`` carries the calibrated asymmetry decision (``calibration``: the package's by
+    default; ``model_sha256``: the model that made the landmarks, checked against the calibration's).
     The overlay shows the unsmoothed landmarks and measures of ``overlay_frame`` (default: the
     frame with the largest mirror asymmetry); ``image_rgb`` is that frame's image, or None to draw
     the landmarks alone.
@@ -221,7 +228,8 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"csv": write_measures_csv(series, out_dir / "measures.csv", tasks),
-             "summary": write_summary(summarize(series, tasks), out_dir / "summary.json")}
+             "summary": write_summary(summarize(series, tasks, calibration=calibration,
+                                               model_sha256=model_sha256), out_dir / "summary.json")}
     if not series.values:
         return paths
     paths["plots"] = out_dir / "plots"

@@ -184,7 +184,12 @@ class AffectedSideGuess:
 def guess_affected_side(
     movements: dict[str, dict], min_confidence: float = 0.25
 ) -> AffectedSideGuess:
-    """Vote over ``{task: {measure: movement}}`` (from :func:`task_movements`, or
+    """An uncalibrated, descriptive vote; the report's decision is :func:`.decision.decide_asymmetry`,
+    which is calibrated against faces without palsy and can answer "none". This vote cannot: it names
+    a side for any movement above fixed floors, and a side that drooped (moved *more*) counts as
+    the stronger one.
+
+    Vote over ``{task: {measure: movement}}`` (from :func:`task_movements`, or
     ``{"range": range_of_motion(series)}``): each mobility measure that moved votes for its weaker
     side with weight 1 - symmetry."""
     votes = {"right": 0.0, "left": 0.0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -62,47 +63,56 @@ def _frame_rgb(inputs: list[Path], video: bool, index: int) -> np.ndarray | None
     return None
 
 
-def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def _say(decision: dict) -> str:
+    """The decision in one plain line."""
+    confidence = f"confidence {decision['confidence']:.4f}, threshold {decision['confidence_threshold']:.4f}"
+    if decision["decision"] in ("right", "left"):
+        return f"one-sided change: subject's {decision['decision']} side ({confidence})"
+    if decision["decision"] == "undetermined":
+        return f"asymmetric change on both sides; no side named ({confidence})"
+    return f"no asymmetric change detected ({confidence})"
 
-    from parface_sdk.analysis import Task, measure_sequence
-    from parface_sdk.analysis.report import summarize, write_report
-    from parface_sdk.video import track
+
+def run(args: argparse.Namespace) -> int:
+    from parface_sdk.analysis import Task
+    from parface_sdk.analysis.pipeline import VIDEO_SMOOTHING, model_sha256, track_landmarks
+    from parface_sdk.analysis.report import write_report
+    from parface_sdk.analysis.timeseries import measure_sequence
 
     video = _is_video(args.inputs)
     try:
         tasks = [Task.parse(text) for text in args.task]
         if video:
             source = args.inputs[0]
-            options = track_options(args, smoothing="none")
+            options = track_options(args, smoothing="none", progress=not args.no_progress)
         else:
             source = [(index / args.fps, path) for index, path in enumerate(_images(args.inputs))]
             if not source:
                 raise ParfaceError(f"no images in {', '.join(map(str, args.inputs))}")
-            options = track_options(args, smoothing="none", redetect_interval=1)
+            options = track_options(args, smoothing="none", redetect_interval=1,
+                                    progress=not args.no_progress)
         aligner = make_aligner(args)
     except (ParfaceError, ValueError) as exc:
         print(f"parface analyze: {exc}", file=sys.stderr)
         return 2
-    times, points = [], []
     try:
         with aligner:
-            for tracked in tqdm(track(aligner, source, options), unit="frame", desc="analyze",
-                                disable=args.no_progress):
-                times.append(tracked.timestamp)
-                face = tracked.face
-                points.append(np.full((68, 3), np.nan) if face is None else face.landmarks)
+            sha = model_sha256(aligner)
+            points, times = track_landmarks(aligner, source, options=options)
+        smoothing = args.smoothing or (VIDEO_SMOOTHING if video else "none")
+        if smoothing != VIDEO_SMOOTHING:
+            logger.warning("the asymmetry thresholds were calibrated on video smoothed with %s; with %s "
+                           "smoothing the decision is less certain than its confidence says",
+                           VIDEO_SMOOTHING, smoothing)
+        series = measure_sequence(points, times, args.scale_mm, smoothing)
+        overlay_frame = int(np.nanargmax(series.values["mirror_total"])) if series.values else None
+        image = _frame_rgb(args.inputs, video, overlay_frame) if overlay_frame is not None else None
+        paths = write_report(series, args.out, tasks, image_rgb=image, overlay_frame=overlay_frame,
+                             model_sha256=sha)
     except ParfaceError as exc:
         print(f"parface analyze: {exc}", file=sys.stderr)
         return 1
-    smoothing = args.smoothing or ("savgol" if video else "none")
-    series = measure_sequence(np.stack(points), np.asarray(times), args.scale_mm, smoothing)
-    overlay_frame = None
-    if series.values:
-        overlay_frame = int(np.nanargmax(series.values["mirror_total"]))
-    image = _frame_rgb(args.inputs, video, overlay_frame) if overlay_frame is not None else None
-    paths = write_report(series, args.out, tasks, image_rgb=image, overlay_frame=overlay_frame)
-    guess = summarize(series, tasks)["affected_side"]
-    print(f"affected side: {guess['side']} (confidence {guess['confidence']:.2f}); "
-          f"report in {args.out} ({', '.join(sorted(p.name for p in paths.values()))})")
+    decision = json.loads(paths["summary"].read_text())["asymmetry"]
+    print(f"{_say(decision)}; report in {args.out} ({', '.join(sorted(p.name for p in paths.values()))})")
+    print(f"note: {decision['caveat']}")
     return 0 if series.values else 1

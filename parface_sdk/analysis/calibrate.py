@@ -1,0 +1,118 @@
+"""Derive the asymmetry calibration from null clips, and score the decision on simulated droops.
+
+Pure functions over the change statistics of :func:`.decision.change_statistics`; the clips are
+made and tracked by ``benchmarks/palsy_calibration.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from parface_sdk.analysis.decision import (
+    REGION_MEASURES,
+    Calibration,
+    two_sided_confidence,
+    z_for_confidence,
+)
+
+
+def _tests(stats: dict) -> list[tuple[str, float]]:
+    return [
+        (region, change)
+        for regions in stats["changes"].values()
+        for region, change in regions.items()
+        if np.isfinite(change)
+    ]
+
+
+def derive_calibration(
+    null_records: list[dict],
+    model_sha256: str,
+    false_alarm: float = 0.001,
+    margin: float = 1.25,
+    provenance: dict | None = None,
+) -> tuple[Calibration, dict]:
+    """The calibration from ``null_records`` (each ``{"tasks": stats, "auto": stats}`` of a clip
+    without palsy), and the figures it was derived from.
+
+    - null spread per mode and region: the root mean square of the change (a systematic offset,
+      e.g. under head turns, counts against the threshold);
+    - threshold: the z-score at which the chance of a false alarm on a clip of the calibration design
+      is ``false_alarm`` under a normal null, raised to ``margin`` times the largest z-score any
+      calibration clip reached when that is larger (heavy tails); stored as a confidence.
+    """
+    if not null_records:
+        raise ValueError("no null clips to calibrate on")
+    sigma: dict[str, dict[str, float]] = {}
+    for mode in ("tasks", "auto"):
+        sigma[mode] = {}
+        for region in REGION_MEASURES:
+            changes = [c for record in null_records for r, c in _tests(record[mode]) if r == region]
+            if len(changes) < 5:
+                raise ValueError(f"only {len(changes)} null changes for {mode}/{region}; need more clips")
+            sigma[mode][region] = float(np.sqrt(np.mean(np.square(changes))))
+    tests = len(_tests(null_records[0]["tasks"]))
+    z_normal = z_for_confidence(1.0 - false_alarm, tests)
+    largest = max(
+        abs(c) / sigma[mode][r] for record in null_records for mode in sigma for r, c in _tests(record[mode])
+    )
+    z_threshold = max(z_normal, margin * largest)
+    static = {}
+    for region in REGION_MEASURES:
+        values = [
+            record["tasks"]["static"][region]
+            for record in null_records
+            if np.isfinite(record["tasks"]["static"].get(region, np.nan))
+        ]
+        p5, p50, p95 = np.percentile(values, [5, 50, 95])
+        static[region] = {"p5": float(p5), "p50": float(p50), "p95": float(p95)}
+    figures = {
+        "tests_per_clip": tests,
+        "z_normal": z_normal,
+        "largest_null_z": float(largest),
+        "margin": margin,
+        "z_threshold": float(z_threshold),
+        "false_alarm_target": false_alarm,
+    }
+    calibration = Calibration(
+        model_sha256,
+        sigma,
+        two_sided_confidence(z_threshold, tests),
+        static,
+        {**(provenance or {}), "z_threshold": float(z_threshold), "tests_per_clip": tests},
+    )
+    return calibration, figures
+
+
+def pearson(x: list[float], y: list[float]) -> float:
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3 or np.std(x[keep]) == 0 or np.std(y[keep]) == 0:
+        return float("nan")
+    return float(np.corrcoef(x[keep], y[keep])[0, 1])
+
+
+def validation_table(rows: list[dict]) -> list[dict]:
+    """Per applied size (and overall): right-side, wrong-side, none and undetermined rates, and the
+    Pearson r of measured vs applied signed change. ``rows`` carry ``percent``, ``side``,
+    ``decision``, ``applied`` (signed, % IOD; negative = right lowered) and ``measured``."""
+    table = []
+    for percent in sorted({row["percent"] for row in rows}) + [None]:
+        group = [row for row in rows if percent is None or row["percent"] == percent]
+        count = len(group)
+        right = sum(row["decision"] == row["side"] for row in group)
+        none = sum(row["decision"] == "none" for row in group)
+        undetermined = sum(row["decision"] == "undetermined" for row in group)
+        table.append(
+            {
+                "percent": "all" if percent is None else percent,
+                "clips": count,
+                "right_side": right / count,
+                "wrong_side": (count - right - none - undetermined) / count,
+                "none": none / count,
+                "undetermined": undetermined / count,
+                "pearson_r": pearson([r["applied"] for r in group], [r["measured"] for r in group]),
+                "mean_measured_abs": float(np.nanmean([abs(r["measured"]) for r in group])),
+            }
+        )
+    return table
