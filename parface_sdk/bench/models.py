@@ -49,6 +49,21 @@ def _seeded_onnx(variant: str, workdir: Path, graph: str = "crop") -> Path:
     return export_onnx(_seeded(variant), workdir / f"seeded-{variant}-{graph}.onnx", graph=graph)
 
 
+def _shipped_onnx(variant: str, graph: str) -> Path | None:
+    """The crop-graph ONNX model shipped in the wheel when it is of ``variant`` and PyTorch (needed
+    to export a seeded one) is missing: the plain install benchmarks without any extra."""
+    import importlib.util
+    import json
+
+    from parface_sdk.models import MANIFEST, default_model_path
+
+    if graph != "crop" or importlib.util.find_spec("torch") is not None:
+        return None
+    if json.loads(MANIFEST.read_text()).get("variant") != variant:
+        return None
+    return default_model_path("onnxruntime")
+
+
 def load_model(engine: str, variant: str, model: Path | None, device: str, threads: int | None,
                workdir: Path, graph: str = "crop") -> BenchModel:
     """Open the backend for ``engine`` (torch, ort, trt); raises BackendUnavailableError if it cannot run.
@@ -75,6 +90,10 @@ def load_model(engine: str, variant: str, model: Path | None, device: str, threa
         from parface_sdk.backends.frame_onnxruntime import FrameOnnxRuntimeBackend
         from parface_sdk.backends.onnxruntime import OnnxRuntimeBackend
 
+        shipped = None if model else _shipped_onnx(variant, graph)
+        if shipped is not None:
+            logger.info("no PyTorch to build a seeded model: benchmarking the shipped %s", shipped.name)
+            model, label = shipped, f"shipped {shipped.name}"
         path = Path(model) if model else _seeded_onnx(variant, workdir, graph)
         backend_class = FrameOnnxRuntimeBackend if graph == "frame" else OnnxRuntimeBackend
         return BenchModel(backend_class(path, device=device, threads=threads), path, label)

@@ -14,6 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
+from parface_sdk.errors import InvalidOptionError, ModelNotFoundError
+
 logger = logging.getLogger(__name__)
 
 SEEDED_PREFIX = "seeded:"
@@ -62,7 +64,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _check_variant(variant: str) -> None:
+    from parface_sdk.nn.variants import VARIANTS
+
+    if variant not in VARIANTS:
+        raise InvalidOptionError(
+            f"unknown model variant {variant!r} in {SEEDED_PREFIX}{variant}; "
+            f"use one of {', '.join(SEEDED_PREFIX + name for name in sorted(VARIANTS))}"
+        )
+
+
 def _network(checkpoint: str):
+    if checkpoint.startswith(SEEDED_PREFIX):
+        _check_variant(checkpoint[len(SEEDED_PREFIX) :])
+    elif not Path(checkpoint).is_file():
+        raise ModelNotFoundError(f"no checkpoint at {checkpoint}; pass a .safetensors file or seeded:VARIANT")
     from parface_sdk.nn.checkpoint import load_checkpoint, seeded_model
 
     if checkpoint.startswith(SEEDED_PREFIX):

@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-from parface_sdk.cli.common import guarded
+from parface_sdk.cli.common import guarded, require_extra
 
 # subcommand -> module exposing add_parser(subparsers) and run(args) -> int
 SUBCOMMANDS = {
@@ -16,6 +16,11 @@ SUBCOMMANDS = {
     "analyze": "parface_sdk.cli.analyze",
     "eval": "parface_sdk.cli.evaluate",
     "export": "parface_sdk.cli.export",
+}
+# subcommand -> (import name -> pip name, extra, purpose): checked before any work starts, so a
+# missing package is one line naming the extra, not a failure after a whole video.
+REQUIREMENTS = {
+    "analyze": ({"matplotlib": "matplotlib"}, "analysis", "parface analyze (its plots)"),
 }
 
 
@@ -42,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return guarded(f"parface {args.command}", lambda: args.func(args))
+    def command() -> int:
+        if args.command in REQUIREMENTS:
+            require_extra(*REQUIREMENTS[args.command])
+        return args.func(args)
+
+    return guarded(f"parface {args.command}", command)
 
 
 if __name__ == "__main__":
