@@ -6,7 +6,7 @@ import json
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+from pydantic import computed_field, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
 
 def _array(shape: tuple[int | None, ...], dtype: type) -> Any:
@@ -52,6 +52,17 @@ class Face(BaseModel):
     @property
     def landmarks_2d(self) -> np.ndarray:
         return self.landmarks[:, :2]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def quality(self) -> float:
+        """Per-face quality in [0, 1]: the mean per-point confidence (heatmap peak height).
+
+        Low on the faces the model gets wrong: on held-out validation faces its Spearman rank
+        correlation with the NME and the threshold that best flags faces with NME > 8 % are in
+        MODEL_CARD.md; ``Aligner.quality_threshold`` is that threshold for the loaded model.
+        """
+        return float(self.confidence.mean()) if self.confidence.size else 0.0
 
 
 class AlignResult(BaseModel):
