@@ -138,8 +138,21 @@ def main(argv: list[str] | None = None) -> int:
     report = {"model": args.model or "shipped default", **calibrate(data, args.bad)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
-    print(json.dumps({k: report[k] for k in ("chosen", "threshold", "spearman_with_nme",
-                                              "recall_of_bad_faces", "false_flag_rate_good_faces")}, indent=1))
+    print(
+        json.dumps(
+            {
+                k: report[k]
+                for k in (
+                    "chosen",
+                    "threshold",
+                    "spearman_with_nme",
+                    "recall_of_bad_faces",
+                    "false_flag_rate_good_faces",
+                )
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

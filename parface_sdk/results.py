@@ -6,7 +6,7 @@ import json
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import computed_field, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, computed_field
 
 
 def _array(shape: tuple[int | None, ...], dtype: type) -> Any:

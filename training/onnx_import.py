@@ -90,7 +90,7 @@ def import_onnx(path: str | Path, calibration: torch.Tensor) -> ParFaceNet:
         elif bias is not None and f"{conv}.bias" in state:
             state[f"{conv}.bias"] = bias
     # Unfold: the BN gets the statistics of W' x on the calibration crops.
-    for bn, (conv, bias) in fused.items():
+    for bn, (_conv, bias) in fused.items():
         state[f"{bn}.running_mean"].zero_()
         state[f"{bn}.running_var"].fill_(1.0 - net.get_submodule(bn).eps)
         state[f"{bn}.weight"].fill_(1.0)
@@ -167,8 +167,8 @@ def _onnx_outputs(path: Path, crops: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from training.datasets import image_only_records
     from training.data import LandmarkDataset
+    from training.datasets import image_only_records
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("onnx", type=Path)

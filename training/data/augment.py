@@ -109,7 +109,9 @@ def one_sided_warp(
     return warped, out
 
 
-def augment_crop(chip: np.ndarray, points: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def augment_crop(
+    chip: np.ndarray, points: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """The training mix: one-sided warp 30 %, occlusion 25 %, lighting 80 %."""
     if rng.random() < 0.3:
         chip, points = one_sided_warp(chip, points, rng)

@@ -112,7 +112,9 @@ class _Validator:
         if self.best is None or scores["mean_nme"] < self.best:
             self.best = scores["mean_nme"]
             training = {**spec.training, "validation": {"step": step, **scores}}
-            save_checkpoint(self.net, out / "best.safetensors", spec.model_copy(update={"training": training}))
+            save_checkpoint(
+                self.net, out / "best.safetensors", spec.model_copy(update={"training": training})
+            )
             self.best_file.write_text(json.dumps({"step": step, **scores}, indent=1))
         logger.info("validation at step %d: %s", step, " ".join(f"{k}={v:.3f}" for k, v in scores.items()))
         return scores
@@ -186,8 +188,12 @@ def build_joint(config: JointConfig) -> StageRun:
         train_modules=[net.encoder, net.decoder, net.depth_head],
         metadata={
             "heatmap_loss": config.loss,
-            "joint": {"largepose_dir": config.largepose_dir, "teacher_max_nme": config.teacher_max_nme,
-                      "validation_faces": sizes, "extra_augment": config.extra_augment},
+            "joint": {
+                "largepose_dir": config.largepose_dir,
+                "teacher_max_nme": config.teacher_max_nme,
+                "validation_faces": sizes,
+                "extra_augment": config.extra_augment,
+            },
             **data_metadata(config, dataset),
         },  # fmt: skip
     )
