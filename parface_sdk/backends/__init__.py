@@ -3,7 +3,8 @@
 Two words, one meaning each: ``device`` is *where* the network runs (``cpu`` or ``cuda``) and
 ``backend`` is *which runtime* runs it: ``onnxruntime`` (CPU or CUDA execution provider, from the
 device), ``onnxruntime-tensorrt`` (onnxruntime's TensorRT execution provider, on ``cuda``),
-``torch`` or ``tensorrt`` (a native engine file). ``auto`` reads the runtime from the model file's
+``torch`` (on ``cuda`` it crops on the device: ``torch-frame``, which also runs on the CPU),
+or ``tensorrt`` (a native engine file). ``auto`` reads the runtime from the model file's
 own bytes, and the model's spec then decides crop graph or frame graph.
 """
 
@@ -20,6 +21,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "onnxruntime": ("parface_sdk.backends.onnxruntime", "open_onnx", "parface-sdk"),
     "onnxruntime-tensorrt": ("parface_sdk.backends.onnxruntime", "open_onnx", "parface-sdk[gpu]"),
     "torch": ("parface_sdk.backends.torch", "TorchBackend", "parface-sdk[torch]"),
+    "torch-frame": ("parface_sdk.backends.torch_frame", "TorchFrameBackend", "parface-sdk[torch]"),
     "tensorrt": ("parface_sdk.backends.tensorrt", "TensorRTBackend", "parface-sdk[gpu]"),
 }
 _SUFFIXES = {
@@ -97,6 +99,8 @@ def create_backend(
     """
     backend, device = resolve(backend, device)
     name = backend_for_path(model_path) if backend == "auto" else backend
+    if name == "torch" and device == "cuda":
+        name = "torch-frame"  # on a GPU the crop runs on the device too
     module_name, factory_name, _extra = _REGISTRY[name]
     factory = getattr(importlib.import_module(module_name), factory_name)
     if name == "onnxruntime-tensorrt":
