@@ -74,7 +74,7 @@ def one_sided_warp(
     ``shift_fraction`` (of the inter-ocular distance, signed: positive is towards the chin) and
     ``region`` / ``side`` may be fixed for controlled tests; otherwise they are drawn.
     """
-    size = chip.shape[0]
+    height, width = chip.shape[:2]
     xy = points[:, :2].astype(np.float64)
     eyes = xy[36:42].mean(axis=0), xy[42:48].mean(axis=0)
     iod = float(np.linalg.norm(eyes[1] - eyes[0]))
@@ -93,7 +93,7 @@ def one_sided_warp(
         centre = xy[list(BROWS[side])].mean(axis=0)
         sigma = 0.45 * iod
     shift = down * shift_fraction * iod
-    grid = np.stack(np.meshgrid(np.arange(size), np.arange(size)), axis=-1).astype(np.float64)
+    grid = np.stack(np.meshgrid(np.arange(width), np.arange(height)), axis=-1).astype(np.float64)
     # Backward map: output pixel p shows input pixel p - d(p).
     source = grid - _field(grid, centre, shift, sigma)
     warped = cv2.remap(
