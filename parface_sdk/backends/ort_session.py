@@ -33,13 +33,15 @@ def import_onnxruntime() -> Any:
         # and the other's files are left half-overwritten.
         logger.warning(
             "both onnxruntime and onnxruntime-gpu are installed; they overwrite each other. "
-            "Fix: pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"
+            "Fix: pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'parface-sdk[gpu]' "
+            "(or 'parface-sdk[cpu]'; never both extras)"
         )
     try:
         import onnxruntime
     except ImportError as exc:
         raise BackendUnavailableError(
-            "onnxruntime is not installed: pip install parface-sdk (CPU) or parface-sdk[gpu]"
+            'onnxruntime is not installed: pip install "parface-sdk[cpu]" (CPU) or "parface-sdk[gpu]" '
+            "(NVIDIA GPU; never both)"
         ) from exc
     return onnxruntime
 
@@ -55,7 +57,7 @@ def providers_for(device: str) -> list[str]:
         raise BackendUnavailableError(
             f"device {device!r} needs onnxruntime's {wanted[0]}, which this onnxruntime "
             f"({onnxruntime.__version__}, providers {sorted(available)}) does not have: "
-            "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'parface-sdk[gpu]' onnxruntime-gpu"
+            "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'parface-sdk[gpu]'"
         )
     return [provider for provider in wanted if provider in available]
 

@@ -1,0 +1,61 @@
+"""Packaging: one version, typed, one onnxruntime wheel per extra, TensorRT 10, ruff in CI."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+
+@pytest.fixture(scope="module")
+def project() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def _names(requirements: list[str]) -> list[str]:
+    return [re.split(r"[\[<>=~!; ]", r, maxsplit=1)[0].lower() for r in requirements]
+
+
+def test_version_is_written_once(project):
+    import parface_sdk
+
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "parface_sdk.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", parface_sdk.__version__)
+
+
+def test_package_is_typed(project):
+    assert (REPO / "parface_sdk" / "py.typed").is_file()
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["parface_sdk"]
+
+
+def test_cpu_and_gpu_onnxruntime_never_come_together(project):
+    extras = project["project"]["optional-dependencies"]
+    assert not {"onnxruntime", "onnxruntime-gpu"} & set(_names(project["project"]["dependencies"]))
+    assert "onnxruntime" in _names(extras["cpu"])
+    assert "onnxruntime" not in _names(extras["gpu"]) and "onnxruntime-gpu" in _names(extras["gpu"])
+    assert "gpu" not in extras["dev"][0]
+
+
+def test_gpu_extra_pins_tensorrt_10_for_cuda_13(project):
+    gpu = {name: spec for name, spec in zip(_names(project["project"]["optional-dependencies"]["gpu"]),
+                                            project["project"]["optional-dependencies"]["gpu"])}
+    assert "tensorrt" not in gpu  # the meta package follows the newest TensorRT, 11 included
+    assert "<11" in gpu["tensorrt-cu13"] and ">=10" in gpu["tensorrt-cu13"]
+    assert "<14" in gpu["cuda-python"] and ">=13" in gpu["cuda-python"]
+    assert "<1.32" in gpu["onnxruntime-gpu"] and ">=1.27" in gpu["onnxruntime-gpu"]  # CUDA 13 builds
+
+
+def test_ci_runs_ruff():
+    script = (REPO / ".ci" / "run").read_text()
+    assert "ruff check ." in script and "ruff format --check ." in script
+    assert script.index("ruff check") < script.index("pytest")
