@@ -12,10 +12,11 @@ previous stage's ``final.safetensors``.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 STAGES = ("autoencoder", "inversion", "landmarks", "finetune", "depth", "joint")
 
@@ -99,9 +100,55 @@ class AdversarialConfig(StageConfig):
     lambda_adv: float = Field(default=1e-3, ge=0)
     gp_gamma: float = Field(default=10.0, ge=0)
     critic_optimizer: OptimizerConfig = OptimizerConfig()
-    # A torchvision-format vgg19 .pth; without one the perceptual term is off (or the run stops).
-    vgg19_weights: str | None = None
+    # The perceptual network's weights; the file picks the network (training.losses.detect_vgg):
+    # a VGG16 .npz of torchvision-layout arrays (features.N.weight / .bias, e.g. the conv0-6 file
+    # through conv3_3: layers relu1_2/2_2/3_3) or a torchvision vgg16 / vgg19 .pth (VGG-19, the
+    # paper's: relu1_2/2_2/3_3/4_2). A list is an order of preference: the first file that exists
+    # is used, and none existing is an error. None: the term is off (or the run stops, if
+    # require_perceptual). The checkpoint records the network, layers, file name and SHA-256.
+    perceptual_weights: str | tuple[str, ...] | None = None
     require_perceptual: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated_vgg19_weights(cls, values: Any) -> Any:
+        """``vgg19_weights`` (the old name, any VGG file now) is read as ``perceptual_weights``."""
+        if not isinstance(values, dict) or "vgg19_weights" not in values:
+            return values
+        values = dict(values)
+        old = values.pop("vgg19_weights")
+        if old is not None:
+            warnings.warn(
+                "the recipe field vgg19_weights is deprecated; call it perceptual_weights",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            new = values.get("perceptual_weights")
+            if new is not None and new != old:
+                raise ValueError("give perceptual_weights or the deprecated vgg19_weights, not both")
+            values["perceptual_weights"] = old
+        return values
+
+    @property
+    def vgg19_weights(self) -> str | tuple[str, ...] | None:
+        """Deprecated alias of ``perceptual_weights``."""
+        return self.perceptual_weights
+
+    def perceptual_weights_file(self) -> Path | None:
+        """The first of ``perceptual_weights`` that exists; None when none is given."""
+        if self.perceptual_weights is None:
+            return None
+        candidates = (
+            [self.perceptual_weights] if isinstance(self.perceptual_weights, str) else self.perceptual_weights
+        )
+        for candidate in candidates:
+            if Path(candidate).is_file():
+                return Path(candidate)
+        raise FileNotFoundError(
+            f"none of the perceptual_weights files exists: {', '.join(map(str, candidates))}; give a "
+            "VGG16 .npz (features.N arrays) or a torchvision vgg16 / vgg19 .pth, or set perceptual_weights "
+            "to null (the perceptual term is then off)"
+        )
 
 
 class AutoencoderConfig(AdversarialConfig):
@@ -238,9 +285,10 @@ def _resolve_paths(section: dict[str, Any], base: Path) -> dict[str, Any]:
         return str((base / value).resolve())
 
     section = dict(section)
-    for key in ("run_dir", "init_from", "vgg19_weights", "largepose_dir"):
+    for key in ("run_dir", "init_from", "vgg19_weights", "perceptual_weights", "largepose_dir"):
         if key in section:
-            section[key] = fix(section[key])
+            value = section[key]
+            section[key] = [fix(v) for v in value] if isinstance(value, (list, tuple)) else fix(value)
     if "data" in section:
         data = dict(section["data"])
         for key in ("unlabeled_dirs", "labeled_dirs"):

@@ -183,7 +183,7 @@ def read_vgg_state(path: str | Path) -> dict[str, torch.Tensor]:
                 state = {key: torch.from_numpy(np.array(arrays[key])) for key in arrays.files}
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any reader failure means "not a weights file"
+    except Exception as error:  # any reader failure means "not a weights file"
         raise ValueError(
             f"{path} could not be read as VGG16 or VGG-19 weights (a .npz of arrays or a torch .pth): {error}"
         ) from error

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from training.losses import (  # noqa: E402
     PERCEPTUAL_LAYERS,
+    VGG16_LAYERS,
     PerceptualLoss,
     adaptive_wing_loss,
     awing_weight_map,
+    build_perceptual_loss,
     gradient_penalty,
     heatmap_loss,
+    vgg16_features,
     vgg19_features,
+    vgg_layer_names,
 )
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+VGG16_NPZ = SHARED / "models" / "vgg16-imagenet" / "vgg16_features_conv0-6.npz"
 
 OMEGA, THETA, EPSILON, ALPHA = 14.0, 0.5, 1.0, 2.1
 
@@ -144,3 +153,75 @@ def test_perceptual_loss_rejects_a_wrong_file(tmp_path):
     torch.save({"features.0.weight": torch.zeros(3)}, path)
     with pytest.raises(ValueError, match="VGG-19"):
         PerceptualLoss(path)
+
+
+def test_vgg16_layout_matches_torchvision_indices():
+    features = vgg16_features(15)
+    assert len(features) == 16
+    convs = [i for i, layer in enumerate(features) if isinstance(layer, torch.nn.Conv2d)]
+    assert convs == [0, 2, 5, 7, 10, 12, 14]  # the keys of the shipped conv0-6 .npz
+    assert all(isinstance(features[i], torch.nn.ReLU) for i in VGG16_LAYERS)
+    assert vgg_layer_names("VGG16", VGG16_LAYERS) == ["relu1_2", "relu2_2", "relu3_3"]
+    assert vgg_layer_names("VGG-19", PERCEPTUAL_LAYERS) == ["relu1_2", "relu2_2", "relu3_3", "relu4_2"]
+
+
+def _save_npz(path, features) -> None:
+    np.savez(path, **{f"features.{k}": v.numpy() for k, v in features.state_dict().items()})
+
+
+def test_the_file_picks_the_network(tmp_path):
+    torch.manual_seed(0)
+    full16 = {f"features.{k}": v for k, v in vgg16_features(30).state_dict().items()}
+    torch.save(full16, tmp_path / "weights.pth")  # features.17 is a conv: VGG16 whatever the name
+    loss = PerceptualLoss(tmp_path / "weights.pth")
+    assert (loss.network, loss.layers) == ("VGG16", VGG16_LAYERS)
+    _save_npz(tmp_path / "vgg16_cut.npz", vgg16_features(15))  # through conv3_3: told by the name
+    assert PerceptualLoss(tmp_path / "vgg16_cut.npz").network == "VGG16"
+    _save_npz(tmp_path / "cut.npz", vgg16_features(15))
+    with pytest.raises(ValueError, match="'vgg16' or 'vgg19' in the file name"):
+        PerceptualLoss(tmp_path / "cut.npz")
+    # A VGG-19 file cut before relu4_2 cannot give the paper's default layers.
+    _save_npz(tmp_path / "vgg19_cut.npz", vgg19_features(15))
+    with pytest.raises(ValueError, match="missing features.16"):
+        PerceptualLoss(tmp_path / "vgg19_cut.npz")
+    assert PerceptualLoss(tmp_path / "vgg19_cut.npz", layers=(3, 8)).layer_names == ["relu1_2", "relu2_2"]
+
+
+def test_wrong_perceptual_files_raise_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="VGG16 .npz"):
+        PerceptualLoss(tmp_path / "absent_vgg16.npz")
+    (tmp_path / "text_vgg16.npz").write_text("not an archive")
+    with pytest.raises(ValueError, match="could not be read as VGG16 or VGG-19"):
+        PerceptualLoss(tmp_path / "text_vgg16.npz")
+    np.savez(tmp_path / "resnet_vgg16.npz", **{"layer1.0.weight": np.zeros((64, 3, 3, 3), np.float32)})
+    with pytest.raises(ValueError, match="no convolution weights"):
+        PerceptualLoss(tmp_path / "resnet_vgg16.npz")
+    wrong = {f"features.{k}": v.numpy() for k, v in vgg16_features(15).state_dict().items()}
+    wrong["features.5.weight"] = np.zeros((128, 32, 3, 3), np.float32)
+    np.savez(tmp_path / "vgg16_wrong.npz", **wrong)
+    with pytest.raises(ValueError, match=r"features.5.weight has shape \(128, 32, 3, 3\)"):
+        PerceptualLoss(tmp_path / "vgg16_wrong.npz")
+
+
+@pytest.mark.skipif(not VGG16_NPZ.is_file(), reason=f"shared VGG16 weights not found at {VGG16_NPZ}")
+def test_shipped_vgg16_features_as_perceptual_loss():
+    loss, status = build_perceptual_loss(VGG16_NPZ, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    assert status == "on (VGG16 ImageNet relu1_2/2_2/3_3, vgg16_features_conv0-6.npz)"
+    assert loss.metadata()["layers"] == [3, 8, 15] and len(loss.metadata()["sha256"]) == 64
+    assert not any(p.requires_grad for p in loss.parameters())
+    # torchvision's ImageNet VGG16, not noise: the first conv1_1 filter (red channel) as torchvision
+    # prints it (``vgg16(weights="IMAGENET1K_V1").features[0].weight[0, 0]``).
+    published = torch.tensor(
+        [[-0.5537, 0.1427, 0.5290], [-0.5831, 0.3566, 0.7657], [-0.6902, -0.0480, 0.4841]]
+    )
+    assert torch.allclose(loss.features[0].weight[0, 0], published, atol=1e-4)
+    torch.manual_seed(0)
+    # A smooth image (low-pass noise) and small / large changes of it.
+    image = torch.nn.functional.interpolate(torch.rand(2, 3, 8, 8), size=48, mode="bilinear") * 2 - 1
+    assert loss(image, image).item() == pytest.approx(0.0, abs=1e-8)
+    near = (image + 0.02 * torch.randn_like(image)).requires_grad_(True)
+    value = loss(near, image)
+    value.backward()
+    assert value.item() > 0 and torch.isfinite(near.grad).all() and near.grad.abs().sum() > 0
+    far = image.flip(3) * 0.5
+    assert loss(far, image).item() > value.item()

@@ -56,15 +56,26 @@ def adversarial_step(net, perceptual, config: AdversarialConfig, opt_ae, opt_d, 
 
 
 def perceptual_for(config: AdversarialConfig, spec):
-    if config.vgg19_weights is None and config.require_perceptual and config.lambda_perc > 0:
+    """The perceptual loss of an adversarial stage and its status string for the metadata."""
+    if config.perceptual_weights is None and config.require_perceptual and config.lambda_perc > 0:
         raise FileNotFoundError(
-            "the recipe requires the perceptual loss but gives no vgg19_weights (a torchvision "
-            "vgg19-dcbb9e9d.pth); set vgg19_weights or require_perceptual: false"
+            "the recipe requires the perceptual loss but gives no perceptual_weights (a VGG16 .npz "
+            "of features.N arrays or a torchvision vgg19-dcbb9e9d.pth); set perceptual_weights or "
+            "require_perceptual: false"
         )
     if config.lambda_perc == 0:
         return None, "off (lambda_perc = 0)"
-    perceptual, status = build_perceptual_loss(config.vgg19_weights, spec.mean, spec.std)
+    perceptual, status = build_perceptual_loss(config.perceptual_weights_file(), spec.mean, spec.std)
     return perceptual, status
+
+
+def perceptual_metadata(config: AdversarialConfig, perceptual) -> dict:
+    """``perceptual_network``: the network, layers, weights file and SHA-256 per stage."""
+    if perceptual is None:
+        return {}
+    return {
+        "perceptual_network": {config.stage: {**perceptual.metadata(), "lambda_perc": config.lambda_perc}}
+    }
 
 
 def build_autoencoder(config: AutoencoderConfig) -> StageRun:
@@ -92,7 +103,11 @@ def build_autoencoder(config: AutoencoderConfig) -> StageRun:
         step=step,
         optimizers={"autoencoder": opt_ae, "critic": opt_d},
         train_modules=[net.encoder, net.decoder, net.discriminator],
-        metadata={"perceptual": status, **data_metadata(config, dataset)},
+        metadata={
+            "perceptual": status,
+            **perceptual_metadata(config, perceptual),
+            **data_metadata(config, dataset),
+        },
     )
 
 

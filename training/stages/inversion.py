@@ -7,7 +7,7 @@ from pathlib import Path
 from training.config import InversionConfig
 from training.datasets import unlabeled_dataset
 from training.loop import StageRun, run_stage
-from training.stages.autoencoder import adversarial_step, perceptual_for
+from training.stages.autoencoder import adversarial_step, perceptual_for, perceptual_metadata
 from training.stages.common import adam, data_metadata, freeze, prepare_network
 
 
@@ -31,7 +31,11 @@ def build_inversion(config: InversionConfig) -> StageRun:
         optimizers={"encoder": opt_e, "critic": opt_d},
         # G stays in eval mode: its batch-norm statistics are part of the frozen decoder.
         train_modules=[net.encoder, net.discriminator],
-        metadata={"perceptual_inversion": status, **data_metadata(config, dataset)},
+        metadata={
+            "perceptual_inversion": status,
+            **perceptual_metadata(config, perceptual),
+            **data_metadata(config, dataset),
+        },
     )
 
 
