@@ -36,9 +36,10 @@ def _down(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from quality_calibration import validation_records
+
     from parface_sdk import Aligner
     from parface_sdk.image import load_image
-    from quality_calibration import validation_records
     from training.data.augment import one_sided_warp
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                 if side:
                     moved, mirrored = mirrored, moved
                 for size in args.sizes:
-                    warped, _ = one_sided_warp(image, truth, rng, region=region, side=side, shift_fraction=size)
+                    warped, _ = one_sided_warp(
+                        image, truth, rng, region=region, side=side, shift_fraction=size
+                    )
                     after = aligner.align(warped, boxes=[box], color="RGB").faces[0].landmarks
                     delta = (after[:, :2] - before[:, :2]) @ down / iod
                     rows.append(
@@ -81,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
     for key, value in table.items():
-        print(f"{key:12s} response {value['response_mean']:.2f}  leak {value['leak_mean']:+.2f}  (n={value['faces']})")
+        print(
+            f"{key:12s} response {value['response_mean']:.2f}  "
+            f"leak {value['leak_mean']:+.2f}  (n={value['faces']})"
+        )
     return 0
 
 

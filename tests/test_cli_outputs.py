@@ -69,8 +69,12 @@ def test_draw_into_the_input_folder_never_overwrites_nor_rereads(tiny_onnx, phot
         assert _align(tiny_onnx, str(photos), "--out", str(out), "--draw") == 0
     assert {name: (photos / name).read_bytes() for name in before} == before
     overlays = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.overlay.png"))
-    assert overlays == ["a.b.jpg.overlay.png", "a.jpg.overlay.png", "a.png.overlay.png",
-                        "sub/a.jpg.overlay.png"]
+    assert overlays == [
+        "a.b.jpg.overlay.png",
+        "a.jpg.overlay.png",
+        "a.png.overlay.png",
+        "sub/a.jpg.overlay.png",
+    ]
     assert not list(out.rglob("*.overlay.png.*"))
 
 
@@ -114,8 +118,9 @@ def test_read_only_file_system_is_one_line_per_file(tiny_onnx, photos, tmp_path,
     assert "Traceback" not in err
 
 
-def test_disk_full_is_one_line_per_file_and_leaves_no_partial_file(tiny_onnx, photos, tmp_path,
-                                                                   capsys, monkeypatch):
+def test_disk_full_is_one_line_per_file_and_leaves_no_partial_file(
+    tiny_onnx, photos, tmp_path, capsys, monkeypatch
+):
     real_open = open
 
     class FullDisk:
@@ -182,7 +187,7 @@ def test_closed_pipe_ends_quietly():
         "def chatty():\n    for i in range(200000):\n        print('line', i)\n"
         "sys.exit(guarded('parface align', chatty))\n"
     )
-    shell = f"{sys.executable} -c \"{code}\" | head -n 1"
+    shell = f'{sys.executable} -c "{code}" | head -n 1'
     done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60)
     assert done.stdout == "line 0\n"
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
@@ -215,13 +220,30 @@ def test_video_run_that_fails_midway_leaves_no_file(tiny_onnx, tmp_path, capsys,
     def failing_read(path, *args, **kwargs):
         for index, item in enumerate(real_read(path, *args, **kwargs)):
             if index == 3:
-                raise VideoError(f"{path}: frame 3 is corrupt") if fault == "video_error" else KeyboardInterrupt
+                if fault == "video_error":
+                    raise VideoError(f"{path}: frame 3 is corrupt")
+                raise KeyboardInterrupt
             yield item
 
     monkeypatch.setattr(video, "read_video", failing_read)
     out = tmp_path / "out"
-    code = main(["video", str(clip), "--out", str(out), "--model", str(tiny_onnx), "--overlay",
-                 "--box", "176", "83", "270", "180", "--no-progress"])
+    code = main(
+        [
+            "video",
+            str(clip),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_onnx),
+            "--overlay",
+            "--box",
+            "176",
+            "83",
+            "270",
+            "180",
+            "--no-progress",
+        ]
+    )
     assert code == (1 if fault == "video_error" else 130)
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(_error_lines(err, "parface video")) == 1

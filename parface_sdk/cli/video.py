@@ -28,13 +28,27 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or tensorrt")
     parser.add_argument("--detector", default="auto", help="face detector name (default: auto)")
     parser.add_argument("--detector-model", type=Path, default=None, help="detector model file")
-    parser.add_argument("--box", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), default=None,
-                        help="a known face box; no detector runs")
-    parser.add_argument("--redetect-interval", type=int, default=30,
-                        help="run the detector every N frames (0: only when the face is lost)")
-    parser.add_argument("--min-confidence", type=float, default=0.0,
-                        help="re-detect when the mean landmark confidence drops below this floor "
-                             "(the face is also re-detected below 0.9 x its confidence at detection)")
+    parser.add_argument(
+        "--box",
+        type=float,
+        nargs=4,
+        metavar=("X0", "Y0", "X1", "Y1"),
+        default=None,
+        help="a known face box; no detector runs",
+    )
+    parser.add_argument(
+        "--redetect-interval",
+        type=int,
+        default=30,
+        help="run the detector every N frames (0: only when the face is lost)",
+    )
+    parser.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        help="re-detect when the mean landmark confidence drops below this floor "
+        "(the face is also re-detected below 0.9 x its confidence at detection)",
+    )
     parser.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -43,16 +57,21 @@ def make_aligner(args: argparse.Namespace):
     from parface_sdk.aligner import Aligner
     from parface_sdk.options import AlignerOptions
 
-    options = AlignerOptions(backend=args.backend, device=args.device, detector=args.detector,
-                             detector_model=args.detector_model)
+    options = AlignerOptions(
+        backend=args.backend, device=args.device, detector=args.detector, detector_model=args.detector_model
+    )
     return Aligner(args.model, options)
 
 
 def track_options(args: argparse.Namespace, **overrides):
     from parface_sdk.video import TrackOptions
 
-    values = dict(redetect_interval=args.redetect_interval, min_confidence=args.min_confidence,
-                  box=tuple(args.box) if args.box else None, max_frames=args.max_frames)
+    values = dict(
+        redetect_interval=args.redetect_interval,
+        min_confidence=args.min_confidence,
+        box=tuple(args.box) if args.box else None,
+        max_frames=args.max_frames,
+    )
     values.update(overrides)
     return TrackOptions(**values)
 
@@ -61,11 +80,19 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("video", help="track 68 3D landmarks through a video")
     parser.add_argument("input", type=Path, help="video file (anything OpenCV reads)")
     parser.add_argument("--out", type=Path, default=Path("parface_out"), help="output folder")
-    parser.add_argument("--format", choices=["jsonl", "csv", "both"], default="both",
-                        help="per-frame output: JSON lines, CSV or both")
+    parser.add_argument(
+        "--format",
+        choices=["jsonl", "csv", "both"],
+        default="both",
+        help="per-frame output: JSON lines, CSV or both",
+    )
     parser.add_argument("--overlay", action="store_true", help="also write an overlay MP4")
-    parser.add_argument("--smoothing", choices=["one_euro", "none"], default="one_euro",
-                        help="live One Euro smoothing of the landmarks (default) or none")
+    parser.add_argument(
+        "--smoothing",
+        choices=["one_euro", "none"],
+        default="one_euro",
+        help="live One Euro smoothing of the landmarks (default) or none",
+    )
     add_model_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -102,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with ExitStack() as stack:
             stack.enter_context(aligner)
-            jsonl = stack.enter_context(atomic_open(stem.with_suffix(".jsonl"))) if args.format != "csv" else None
+            jsonl = None
+            if args.format != "csv":
+                jsonl = stack.enter_context(atomic_open(stem.with_suffix(".jsonl")))
             table = None
             if args.format != "jsonl":
                 table = csv.writer(stack.enter_context(atomic_open(stem.with_suffix(".csv"), newline="")))
@@ -113,8 +142,13 @@ def run(args: argparse.Namespace) -> int:
                 overlay = stack.enter_context(
                     OverlayWriter(overlay_path, info.fps or 30.0, (info.width, info.height))
                 )
-            for tracked in tqdm(track(aligner, frames(), options), total=total, unit="frame",
-                                desc="track", disable=args.no_progress):
+            for tracked in tqdm(
+                track(aligner, frames(), options),
+                total=total,
+                unit="frame",
+                desc="track",
+                disable=args.no_progress,
+            ):
                 if jsonl is not None:
                     jsonl.write(json.dumps(tracked.to_dict()) + "\n")
                 if table is not None:
@@ -127,8 +161,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"parface video: {error_line(exc)}; no output written", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
-        print(f"parface video: cannot write to {args.out}: {describe_os_error(exc)}; no output written",
-              file=sys.stderr)
+        print(
+            f"parface video: cannot write to {args.out}: {describe_os_error(exc)}; no output written",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     logger.info("%d frames, a face in %d; outputs in %s", count, found, args.out)
     if not found:
