@@ -1,6 +1,6 @@
 """Parameters and GMACs per face of each variant's landmark network; prints a table, writes JSON.
 
-    python benchmarks/model_size.py [--json benchmarks/reports/model_size.json]
+python benchmarks/model_size.py [--json benchmarks/reports/model_size.json]
 """
 
 import argparse
@@ -26,17 +26,22 @@ for name in ("paper", "light"):
     crop = torch.zeros(1, 3, size, size)
     # The image head (autoencoder stages only) is not part of the landmark network.
     inference_parameters = count_parameters(net) - count_parameters(net.decoder.to_image)
-    rows.append({
-        "variant": name,
-        "input_size": size,
-        "heatmap_size": VARIANTS[name].heatmap_size,
-        "parameters": inference_parameters,
-        "parameters_with_image_head": count_parameters(net),
-        "gmac_per_face": count_macs(net, crop) / 1e9,
-        "gmac_encoder": count_macs(net.encoder, crop) / 1e9,
-    })
-    print(f"{name:6s} {size}px  params {inference_parameters / 1e6:6.2f} M  "
-          f"GMAC/face {rows[-1]['gmac_per_face']:.3f} (encoder {rows[-1]['gmac_encoder']:.3f})")
+    rows.append(
+        {
+            "variant": name,
+            "input_size": size,
+            "heatmap_size": VARIANTS[name].heatmap_size,
+            "parameters": inference_parameters,
+            "parameters_with_image_head": count_parameters(net),
+            "gmac_per_face": count_macs(net, crop) / 1e9,
+            "gmac_encoder": count_macs(net.encoder, crop) / 1e9,
+        }
+    )
+    print(
+        f"{name:6s} {size}px  params {inference_parameters / 1e6:6.2f} M  "
+        f"GMAC/face {rows[-1]['gmac_per_face']:.3f} (encoder {rows[-1]['gmac_encoder']:.3f})"
+    )
 args.json.parent.mkdir(parents=True, exist_ok=True)
-args.json.write_text(json.dumps({"machine": platform.platform(), "torch": torch.__version__,
-                                 "variants": rows}, indent=1))
+args.json.write_text(
+    json.dumps({"machine": platform.platform(), "torch": torch.__version__, "variants": rows}, indent=1)
+)

@@ -1,6 +1,6 @@
 """Markdown tables from parface-bench JSON reports (used by run_cpu_reports.sh and the docs).
 
-    python benchmarks/summarize.py benchmarks/reports/cpu/*.json
+python benchmarks/summarize.py benchmarks/reports/cpu/*.json
 """
 
 from __future__ import annotations
@@ -16,12 +16,17 @@ def _row(report: dict) -> str:
     depth = stages.get("depth", {}).get("median_ms")
     aligner = report.get("aligner") or {}
     cells = [
-        report["model"]["variant"], scenario["engine"], str(scenario["batch"]), str(scenario["threads"]),
-        f"{throughput['network_ms_per_face']:.2f}", f"{throughput['faces_per_s_network']:.0f}",
+        report["model"]["variant"],
+        scenario["engine"],
+        str(scenario["batch"]),
+        str(scenario["threads"]),
+        f"{throughput['network_ms_per_face']:.2f}",
+        f"{throughput['faces_per_s_network']:.0f}",
         f"{stages['network']['p95_ms']:.2f}",
         f"{depth:.2f}" if depth is not None else "in graph",
         f"{stages['detect']['median_ms']:.2f}" if "detect" in stages else "-",
-        f"{stages['end_to_end']['median_ms']:.2f}", f"{throughput['faces_per_s_end_to_end']:.0f}",
+        f"{stages['end_to_end']['median_ms']:.2f}",
+        f"{throughput['faces_per_s_end_to_end']:.0f}",
         f"{aligner['median_ms']:.1f} / {aligner['single_pass']['median_ms']:.1f}" if aligner else "-",
         f"{100 * fraction:.0f} %" if fraction is not None else "-",
         " ".join(str(v) for v in report["machine"].get("load_average_at_start", [])),
@@ -35,8 +40,10 @@ def summarize(paths: list[Path]) -> str:
         return "no reports\n"
     first = reports[0]
     peaks = {r["scenario"]["threads"]: r["peak"]["gflops"] for r in reports if r.get("peak")}
-    peak_text = ", ".join(f"{value:.0f} GFLOP/s on {threads} thread(s)" for threads, value in sorted(
-        peaks.items(), key=lambda item: item[0] or 0))
+    peak_text = ", ".join(
+        f"{value:.0f} GFLOP/s on {threads} thread(s)"
+        for threads, value in sorted(peaks.items(), key=lambda item: item[0] or 0)
+    )
     header = [
         f"Machine: {first['machine']['cpu']}, {first['machine']['logical_cpus']} logical CPUs; measured peak "
         f"(best fp32 matmul): {peak_text or 'not measured'}.",

@@ -1,6 +1,6 @@
 """Align every face of a photo and save an overlay.
 
-    python examples/align_photo.py PHOTO.jpg [--model MODEL.onnx] [--out overlay.png]
+python examples/align_photo.py PHOTO.jpg [--model MODEL.onnx] [--out overlay.png]
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Align a folder of images in batches and write one JSON file per image.
 
-    python examples/batch_folder.py FOLDER OUT_DIR [--model MODEL.onnx]
+python examples/batch_folder.py FOLDER OUT_DIR [--model MODEL.onnx]
 """
 
 import argparse

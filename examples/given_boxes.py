@@ -1,6 +1,6 @@
 """Skip detection: align faces inside boxes you already have (e.g. from your own detector).
 
-    python examples/given_boxes.py PHOTO.jpg X0 Y0 X1 Y1 [--model MODEL.onnx]
+python examples/given_boxes.py PHOTO.jpg X0 Y0 X1 Y1 [--model MODEL.onnx]
 """
 
 import argparse

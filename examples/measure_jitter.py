@@ -45,8 +45,17 @@ def model_landmarks(model: str, shared: Path) -> np.ndarray:
     points = np.array([[float(v) for v in line.split()] for line in lines[3:71]]) - 1.0
     box = (*points.min(axis=0), *points.max(axis=0))
     with Aligner(model) as aligner:
-        tracked = list(track(aligner, still_clip(cv2.imread(str(pts.with_suffix(".jpg")))), box=box,
-                             smoothing="none", fps=FPS, min_confidence=0.0, redetect_interval=0))
+        tracked = list(
+            track(
+                aligner,
+                still_clip(cv2.imread(str(pts.with_suffix(".jpg")))),
+                box=box,
+                smoothing="none",
+                fps=FPS,
+                min_confidence=0.0,
+                redetect_interval=0,
+            )
+        )
     print(f"still clip: {FRAMES} frames of {pts.name}, tracked by {model}")
     return np.stack([frame.landmarks for frame in tracked])
 

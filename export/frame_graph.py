@@ -59,8 +59,9 @@ class FrameGraph(nn.Module):
         grid = (points + 0.5) * scale - 1.0
         # All faces stacked as one tall grid over the single frame: (1, B*S, S, 2).
         grid = grid.reshape(1, -1, size, 2)
-        sampled = nn.functional.grid_sample(frame, grid, mode="bilinear", padding_mode="zeros",
-                                            align_corners=False)  # (1, 3, B*S, S)
+        sampled = nn.functional.grid_sample(
+            frame, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        )  # (1, 3, B*S, S)
         return sampled.reshape(3, -1, size, size).transpose(0, 1)
 
     def forward(self, frame: torch.Tensor, transforms: torch.Tensor):
@@ -68,8 +69,9 @@ class FrameGraph(nn.Module):
         landmarks, confidence = self.net((crops - self.mean) / self.std)
         inv, shift = _inverse(transforms)
         xy = landmarks[:, :, :2] @ inv.transpose(1, 2) + shift.unsqueeze(1)
-        scale = torch.sqrt(torch.abs(transforms[:, 0, 0] * transforms[:, 1, 1]
-                                     - transforms[:, 0, 1] * transforms[:, 1, 0]))
+        scale = torch.sqrt(
+            torch.abs(transforms[:, 0, 0] * transforms[:, 1, 1] - transforms[:, 0, 1] * transforms[:, 1, 0])
+        )
         z = landmarks[:, :, 2:] / scale.view(-1, 1, 1)
         points = torch.cat([xy, z], dim=2)
         if self.return_crops:
@@ -82,8 +84,10 @@ def example_inputs(spec: ModelSpec, height: int = 96, width: int = 128) -> tuple
     from parface_sdk import crop
 
     frame = torch.zeros(1, 3, height, width)
-    transforms = np.stack([
-        crop.similarity(np.array([width / 2, height / 2]), height * 0.8, spec.input_size),
-        crop.similarity(np.array([width / 3, height / 2]), height * 0.5, spec.input_size, 0.2),
-    ])
+    transforms = np.stack(
+        [
+            crop.similarity(np.array([width / 2, height / 2]), height * 0.8, spec.input_size),
+            crop.similarity(np.array([width / 3, height / 2]), height * 0.5, spec.input_size, 0.2),
+        ]
+    )
     return frame, torch.from_numpy(transforms).float()

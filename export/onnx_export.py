@@ -35,8 +35,14 @@ def _trace(module, example: tuple, path: Path, inputs: list[str], dynamic: dict,
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            module, example, str(path), input_names=inputs, output_names=outputs,
-            dynamic_axes=axes, opset_version=opset, dynamo=False,
+            module,
+            example,
+            str(path),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,
         )
 
 
@@ -107,8 +113,14 @@ def export_onnx(
 
         dynamic = {FRAME_INPUT: {2: "height", 3: "width"}, TRANSFORMS_INPUT: {0: "batch"}}
         # A fresh wrapper is in training mode; tracing restores that mode on every child, net included.
-        _trace(FrameGraph(net, spec).eval(), example_inputs(spec), temporary,
-               [FRAME_INPUT, TRANSFORMS_INPUT], dynamic, opset)
+        _trace(
+            FrameGraph(net, spec).eval(),
+            example_inputs(spec),
+            temporary,
+            [FRAME_INPUT, TRANSFORMS_INPUT],
+            dynamic,
+            opset,
+        )
     else:
         raise ValueError(f"unknown graph {graph!r}; choose 'crop' or 'frame'")
     try:
@@ -120,9 +132,7 @@ def export_onnx(
     return path
 
 
-def export_checkpoint(
-    checkpoint: str | Path, path: str | Path | None = None, **options
-) -> Path:
+def export_checkpoint(checkpoint: str | Path, path: str | Path | None = None, **options) -> Path:
     """Export a safetensors checkpoint; the spec records the checkpoint's SHA-256."""
     from parface_sdk.nn.checkpoint import load_checkpoint
 

@@ -114,23 +114,40 @@ def _pipeline_run(net, sample: FaceSample) -> np.ndarray:
     return landmarks.astype(np.float64)
 
 
-def _report(graph, precision, expected, actual, tolerance, tie_margin, crop_diff=None,
-            cpu_path=(None, None)) -> ParityReport:
+def _report(
+    graph, precision, expected, actual, tolerance, tie_margin, crop_diff=None, cpu_path=(None, None)
+) -> ParityReport:
     per_landmark = np.abs(expected[0] - actual[0]).max(axis=2)
     ties = expected[2] < tie_margin
     clear = per_landmark[~ties]
     report = ParityReport(
-        graph=graph, precision=precision, faces=len(expected[0]),
+        graph=graph,
+        precision=precision,
+        faces=len(expected[0]),
         max_landmark_diff_px=float(per_landmark.max()),
         mean_landmark_diff_px=float(np.abs(expected[0] - actual[0]).mean()),
         max_confidence_diff=float(np.abs(expected[1] - actual[1]).max()),
-        tolerance_px=tolerance, landmarks=per_landmark.size, near_ties=int(ties.sum()),
-        tie_margin=tie_margin, max_clear_diff_px=float(clear.max()) if clear.size else 0.0,
-        max_crop_diff=crop_diff, cpu_path_mean_diff_px=cpu_path[0], cpu_path_max_diff_px=cpu_path[1],
+        tolerance_px=tolerance,
+        landmarks=per_landmark.size,
+        near_ties=int(ties.sum()),
+        tie_margin=tie_margin,
+        max_clear_diff_px=float(clear.max()) if clear.size else 0.0,
+        max_crop_diff=crop_diff,
+        cpu_path_mean_diff_px=cpu_path[0],
+        cpu_path_max_diff_px=cpu_path[1],
     )
-    logger.info("parity %s/%s on %d faces: max %.2e px (%.2e px without the %d near-ties), mean %.2e px "
-                "(tolerance %g)", graph, precision, report.faces, report.max_landmark_diff_px,
-                report.max_clear_diff_px, report.near_ties, report.mean_landmark_diff_px, tolerance)
+    logger.info(
+        "parity %s/%s on %d faces: max %.2e px (%.2e px without the %d near-ties), mean %.2e px "
+        "(tolerance %g)",
+        graph,
+        precision,
+        report.faces,
+        report.max_landmark_diff_px,
+        report.max_clear_diff_px,
+        report.near_ties,
+        report.mean_landmark_diff_px,
+        tolerance,
+    )
     return report
 
 
@@ -140,8 +157,9 @@ def _session(onnx_path: str | Path):
     return make_session(onnx_path, device="cpu", threads=1)
 
 
-def check_parity(net, onnx_path: str | Path, crops: np.ndarray, precision: str = "fp32",
-                 tie_margin: float | None = None) -> ParityReport:
+def check_parity(
+    net, onnx_path: str | Path, crops: np.ndarray, precision: str = "fp32", tie_margin: float | None = None
+) -> ParityReport:
     """Landmark and confidence differences of a crop-graph ONNX model against ``net`` on ``crops``."""
     expected = _torch_run(net, crops)
     landmarks, confidence = _session(onnx_path).run(None, {"crops": crops})
@@ -151,7 +169,10 @@ def check_parity(net, onnx_path: str | Path, crops: np.ndarray, precision: str =
 
 
 def check_frame_parity(
-    net, onnx_path: str | Path, samples: list[FaceSample], precision: str = "fp32",
+    net,
+    onnx_path: str | Path,
+    samples: list[FaceSample],
+    precision: str = "fp32",
     tie_margin: float | None = None,
 ) -> ParityReport:
     """A frame-graph ONNX model against PyTorch, one image per frame, and against the CPU crop path.
@@ -185,5 +206,13 @@ def check_frame_parity(
     tolerance = FP16_TOLERANCE_PX if precision == "fp16" else FP32_TOLERANCE_PX
     margin = tie_margin if tie_margin is not None else TIE_MARGIN[precision]
     cpu_diff = np.abs(np.concatenate(cpu_path) - outputs[0])
-    return _report("frame", precision, stacked, outputs, tolerance, margin, crop_diff=crop_diff,
-                   cpu_path=(float(cpu_diff.mean()), float(cpu_diff.max())))
+    return _report(
+        "frame",
+        precision,
+        stacked,
+        outputs,
+        tolerance,
+        margin,
+        crop_diff=crop_diff,
+        cpu_path=(float(cpu_diff.mean()), float(cpu_diff.max())),
+    )

@@ -91,15 +91,20 @@ def build_engine(
         profile.set_shape("crops", (1, 3, size, size), (opt, 3, size, size), (max_batch, 3, size, size))
     else:
         height, width = max_frame
-        profile.set_shape("frame", (1, 3, 16, 16), (1, 3, min(480, height), min(640, width)),
-                          (1, 3, height, width))
+        profile.set_shape(
+            "frame", (1, 3, 16, 16), (1, 3, min(480, height), min(640, width)), (1, 3, height, width)
+        )
         profile.set_shape("transforms", (1, 2, 3), (opt, 2, 3), (max_batch, 2, 3))
     config.add_optimization_profile(profile)
     cache_path = Path(timing_cache) if timing_cache else None
     cache_bytes = cache_path.read_bytes() if cache_path and cache_path.is_file() else b""
     config.set_timing_cache(config.create_timing_cache(cache_bytes), False)
-    logger.info("building a %s TensorRT engine for %s (batch 1..%d); this takes a while",
-                precision, onnx_path, max_batch)
+    logger.info(
+        "building a %s TensorRT engine for %s (batch 1..%d); this takes a while",
+        precision,
+        onnx_path,
+        max_batch,
+    )
     plan = builder.build_serialized_network(network, config)
     if plan is None:
         raise ParfaceError(f"TensorRT failed to build an engine from {onnx_path} (see the TensorRT log)")
@@ -108,12 +113,22 @@ def build_engine(
         cache_path.write_bytes(bytes(config.get_timing_cache().serialize()))
     gpu_name, capability = gpu_identity()
     header = EngineHeader(
-        spec=spec, tensorrt_version=trt.__version__, gpu_name=gpu_name, compute_capability=capability,
-        precision=precision, min_batch=1, max_batch=max_batch,
+        spec=spec,
+        tensorrt_version=trt.__version__,
+        gpu_name=gpu_name,
+        compute_capability=capability,
+        precision=precision,
+        min_batch=1,
+        max_batch=max_batch,
         max_frame=tuple(max_frame) if spec.graph == "frame" else None,
         source_onnx_sha256=file_sha256(onnx_path),
     )
     write_engine_file(engine_path, header, plan)
-    logger.info("wrote %s (TensorRT %s, %s, compute capability %s)", engine_path, trt.__version__,
-                gpu_name, capability)
+    logger.info(
+        "wrote %s (TensorRT %s, %s, compute capability %s)",
+        engine_path,
+        trt.__version__,
+        gpu_name,
+        capability,
+    )
     return engine_path

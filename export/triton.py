@@ -26,8 +26,14 @@ def _block(kind: str, tensors: list[str]) -> str:
 
 
 def triton_config(
-    spec: ModelSpec, name: str, max_batch: int = 32, *, gpu: bool = True, tensorrt_fp16: bool = False,
-    instances: int = 1, max_queue_delay_us: int = 500,
+    spec: ModelSpec,
+    name: str,
+    max_batch: int = 32,
+    *,
+    gpu: bool = True,
+    tensorrt_fp16: bool = False,
+    instances: int = 1,
+    max_queue_delay_us: int = 500,
 ) -> str:
     """The text of ``config.pbtxt`` for ``spec``'s graph (protobuf text format)."""
     size, count = spec.input_size, spec.num_landmarks

@@ -8,8 +8,17 @@ import numpy as np
 from parface_sdk.results import AlignResult
 
 # iBUG-68 contour groups, drawn as polylines: (start, end, closed)
-CONTOURS = [(0, 17, False), (17, 22, False), (22, 27, False), (27, 31, False), (31, 36, False),
-            (36, 42, True), (42, 48, True), (48, 60, True), (60, 68, True)]
+CONTOURS = [
+    (0, 17, False),
+    (17, 22, False),
+    (22, 27, False),
+    (27, 31, False),
+    (31, 36, False),
+    (36, 42, True),
+    (42, 48, True),
+    (48, 60, True),
+    (60, 68, True),
+]
 
 
 def draw_result(image_rgb: np.ndarray, result: AlignResult) -> np.ndarray:

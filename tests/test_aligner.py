@@ -73,10 +73,20 @@ def test_results_are_validated():
     from parface_sdk.results import Face
 
     with pytest.raises(ValidationError):
-        Face(landmarks=np.zeros((68, 2)), confidence=np.zeros(68), box=np.zeros(4), score=1.0,
-             transform=np.zeros((2, 3)))
-    face = Face(landmarks=np.zeros((68, 3)), confidence=np.zeros(68), box=np.zeros(4), score=1.0,
-                transform=np.zeros((2, 3)))
+        Face(
+            landmarks=np.zeros((68, 2)),
+            confidence=np.zeros(68),
+            box=np.zeros(4),
+            score=1.0,
+            transform=np.zeros((2, 3)),
+        )
+    face = Face(
+        landmarks=np.zeros((68, 3)),
+        confidence=np.zeros(68),
+        box=np.zeros(4),
+        score=1.0,
+        transform=np.zeros((2, 3)),
+    )
     with pytest.raises(ValueError):
         face.landmarks[0, 0] = 1.0  # results are read-only
 
@@ -101,8 +111,10 @@ def test_importing_the_package_is_cheap():
     import subprocess
     import sys
 
-    code = ("import sys, parface_sdk; "
-            "print(sorted(m for m in ('torch', 'onnxruntime', 'cv2', 'tensorrt') if m in sys.modules))")
+    code = (
+        "import sys, parface_sdk; "
+        "print(sorted(m for m in ('torch', 'onnxruntime', 'cv2', 'tensorrt') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

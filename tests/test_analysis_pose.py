@@ -30,8 +30,9 @@ def test_umeyama_recovers_a_similarity():
     assert np.linalg.det(fitted) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("angles", [(0, 0, 0), (30, 0, 0), (0, -20, 0), (0, 0, 15), (-45, 25, -30),
-                                    (70, 10, 5)])
+@pytest.mark.parametrize(
+    "angles", [(0, 0, 0), (30, 0, 0), (0, -20, 0), (0, 0, 15), (-45, 25, -30), (70, 10, 5)]
+)
 def test_rotated_canonical_face_gives_back_its_angles(angles):
     face = canonical_face()
     truth = HeadPose.from_angles(*angles, translation=(320.0, 240.0, 5.0), scale=150.0)
@@ -87,8 +88,9 @@ def test_build_canonical_from_posed_faces_recovers_the_shape():
     rng = np.random.default_rng(1)
     shapes = []
     for _ in range(20):
-        pose = HeadPose.from_angles(*rng.uniform(-30, 30, 3), translation=rng.uniform(0, 300, 3),
-                                    scale=rng.uniform(80, 200))
+        pose = HeadPose.from_angles(
+            *rng.uniform(-30, 30, 3), translation=rng.uniform(0, 300, 3), scale=rng.uniform(80, 200)
+        )
         shapes.append(pose.to_image(face + rng.normal(0, 0.01, face.shape)))
     built = make_canonical(np.stack(shapes))
     np.testing.assert_allclose(built, face, atol=0.02)
@@ -99,14 +101,24 @@ def test_build_canonical_script(tmp_path, shared_dir):
 
     face = canonical_face()
     rng = np.random.default_rng(2)
-    shapes = np.stack([HeadPose.from_angles(*rng.uniform(-20, 20, 3), translation=(200, 200, 0),
-                                            scale=100).to_image(face) for _ in range(5)])
+    shapes = np.stack(
+        [
+            HeadPose.from_angles(*rng.uniform(-20, 20, 3), translation=(200, 200, 0), scale=100).to_image(
+                face
+            )
+            for _ in range(5)
+        ]
+    )
     labels = tmp_path / "labels.npz"
     np.savez(labels, landmarks_3d=shapes.astype(np.float32), weights=np.ones(5))
     assert main(["--labels", str(labels), "--out", str(tmp_path / "from_labels.npy")]) == 0
     np.testing.assert_allclose(np.load(tmp_path / "from_labels.npy"), face, atol=1e-4)
-    assert main(["--bfm", str(shared_dir / "models" / "bfm_68_landmarks.npz"),
-                 "--out", str(tmp_path / "bfm.npy")]) == 0
+    assert (
+        main(
+            ["--bfm", str(shared_dir / "models" / "bfm_68_landmarks.npz"), "--out", str(tmp_path / "bfm.npy")]
+        )
+        == 0
+    )
     built = canonical_face(tmp_path / "bfm.npy")
     np.testing.assert_allclose(mirror(built), built, atol=1e-5)
     assert "BFM" in (tmp_path / "bfm.json").read_text()

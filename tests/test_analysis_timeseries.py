@@ -38,8 +38,13 @@ def _clip(right_gain: float, left_gain: float, noise: float = 0.003, seed: int =
         elif time >= 2.0:  # brows up
             head[17:22, 1] -= 0.1 * right_gain
             head[22:27, 1] -= 0.1 * left_gain
-        pose = HeadPose.from_angles(10 * np.sin(time), 5 * np.cos(2 * time), 3 * np.sin(3 * time),
-                                    translation=(320 + 10 * time, 240, 0), scale=150)
+        pose = HeadPose.from_angles(
+            10 * np.sin(time),
+            5 * np.cos(2 * time),
+            3 * np.sin(3 * time),
+            translation=(320 + 10 * time, 240, 0),
+            scale=150,
+        )
         frames.append(pose.to_image(head + rng.normal(0, noise, head.shape)))
     landmarks = np.stack(frames)
     landmarks[40] = np.nan
@@ -98,8 +103,12 @@ def test_report_files(tmp_path):
     from parface_sdk.analysis.report import write_report
 
     spread = {"brow": 0.5, "mouth": 0.5}  # % IOD; a stand-in for benchmarks/palsy_calibration.py
-    calibration = Calibration("test", {"tasks": spread, "auto": spread}, 0.999,
-                              {r: {"p5": -3.0, "p50": 0.0, "p95": 3.0} for r in spread})
+    calibration = Calibration(
+        "test",
+        {"tasks": spread, "auto": spread},
+        0.999,
+        {r: {"p5": -3.0, "p50": 0.0, "p95": 3.0} for r in spread},
+    )
     landmarks, times = _clip(right_gain=0.2, left_gain=1.0)
     series = measure_sequence(landmarks, times)
     image = np.full((480, 640, 3), 90, np.uint8)

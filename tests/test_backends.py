@@ -62,7 +62,9 @@ def test_foreign_onnx_without_spec(tmp_path):
 
     node = helper.make_node("Identity", ["x"], ["y"])
     graph = helper.make_graph(
-        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
     )
     path = tmp_path / "foreign.onnx"

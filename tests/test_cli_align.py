@@ -18,8 +18,12 @@ def test_align_directory_writes_json_and_overlays(tiny_onnx, shared_dir, tmp_pat
     errors = [line for line in err.replace("\r", "\n").splitlines() if "parface align:" in line]
     assert len(errors) == 1 and "broken.jpg" in errors[0]
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["image00050.jpg.json", "image00050.jpg.overlay.png",
-                       "image00081.jpg.json", "image00081.jpg.overlay.png"]
+    assert written == [
+        "image00050.jpg.json",
+        "image00050.jpg.overlay.png",
+        "image00081.jpg.json",
+        "image00081.jpg.overlay.png",
+    ]
     data = json.loads((out / "image00050.jpg.json").read_text())
     assert data["image_width"] == 450
     assert all(np.array(face["landmarks"]).shape == (68, 3) for face in data["faces"])

@@ -6,9 +6,9 @@ from parface_sdk import decode
 
 def gaussian_maps(centres, size=64, sigma=1.5):
     ys, xs = np.mgrid[0:size, 0:size]
-    return np.stack(
-        [np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)) for cx, cy in centres]
-    )[None].astype(np.float32)
+    return np.stack([np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)) for cx, cy in centres])[
+        None
+    ].astype(np.float32)
 
 
 def test_soft_argmax_recovers_subpixel_peaks():

@@ -46,10 +46,16 @@ def test_box_iou_known_values():
 
 
 def test_nms_keeps_best_of_each_cluster():
-    boxes = np.array([
-        [0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60],  # two overlapping (IoU 0.68), one apart
-        [51, 50, 61, 60], [0, 20, 10, 30],
-    ], dtype=np.float32)
+    boxes = np.array(
+        [
+            [0, 0, 10, 10],
+            [1, 1, 11, 11],
+            [50, 50, 60, 60],  # two overlapping (IoU 0.68), one apart
+            [51, 50, 61, 60],
+            [0, 20, 10, 30],
+        ],
+        dtype=np.float32,
+    )
     scores = np.array([0.6, 0.9, 0.3, 0.8, 0.1])
     keep = nms(boxes, scores, iou_threshold=0.5)
     assert keep.tolist() == [1, 3, 4]
@@ -175,8 +181,12 @@ def test_default_finds_300w_faces_and_calibrated_crop_matches(shared_dir, defaul
         centre = (box[:2] + box[2:]) / 2 + np.asarray(default_detector.center_shift) * size
         side = default_detector.box_to_landmark_scale * size.max()
         target_centre, target_side = (gt[:2] + gt[2:]) / 2, (gt[2:] - gt[:2]).max()
-        squares = np.array([[*(centre - side / 2), *(centre + side / 2)],
-                            [*(target_centre - target_side / 2), *(target_centre + target_side / 2)]])
+        squares = np.array(
+            [
+                [*(centre - side / 2), *(centre + side / 2)],
+                [*(target_centre - target_side / 2), *(target_centre + target_side / 2)],
+            ]
+        )
         assert box_iou(squares[:1], squares[1:])[0, 0] > 0.7, path.name
 
 

@@ -30,6 +30,7 @@ def _benchmark(data_dir):
 
 # -- datasets --------------------------------------------------------------------------------
 
+
 def test_aflw_folder_reads_mat_as_68x3_with_yaw(data_dir):
     dataset = load_dataset("aflw2000-3d", data_dir / "aflw2000-3d-subset")
     assert len(dataset) == 26 and dataset.has_3d and dataset.has_yaw
@@ -40,7 +41,7 @@ def test_aflw_folder_reads_mat_as_68x3_with_yaw(data_dir):
         # the .mat holds 3 x 68; transposed it equals its row of the benchmark array, bit for bit
         np.testing.assert_array_equal(sample.landmarks, bench["pt3d_68"][rows[sample.name]].T)
     by_name = {s.name: s for s in dataset.samples}
-    assert by_name["image00181"].yaw == pytest.approx(79.42, abs=0.01)   # reconstructed: index.csv
+    assert by_name["image00181"].yaw == pytest.approx(79.42, abs=0.01)  # reconstructed: index.csv
     assert by_name["image00251"].yaw == pytest.approx(-54.69, abs=0.01)  # official: Pose_Para
 
 
@@ -106,8 +107,9 @@ def test_manifest_csv_and_json(data_dir, tmp_path):
             writer.writerow([str(folder / f"{stem}.jpg"), str(folder / f"{stem}.pts"), "12.5"])
     from_csv = load_dataset("manifest", tmp_path / "set.csv")
     assert len(from_csv) == 2 and from_csv.samples[0].yaw == 12.5
-    inline = [{"image": str(s.image), "landmarks": s.landmarks.tolist(), "name": s.name}
-              for s in from_csv.samples]
+    inline = [
+        {"image": str(s.image), "landmarks": s.landmarks.tolist(), "name": s.name} for s in from_csv.samples
+    ]
     (tmp_path / "set.json").write_text(json.dumps({"faces": inline}))
     from_json = load_dataset("manifest", tmp_path / "set.json")
     np.testing.assert_array_equal(from_json.samples[1].landmarks, from_csv.samples[1].landmarks)
@@ -123,6 +125,7 @@ def test_missing_roots_raise_dataset_errors(tmp_path):
 
 # -- runner with a stub aligner: conventions end to end ---------------------------------------
 
+
 class OracleAligner:
     """Returns the ground truth itself (z centred, optionally flipped); its detector finds nothing."""
 
@@ -133,8 +136,7 @@ class OracleAligner:
         points = np.array(landmarks, np.float32)
         points[:, 2] = self.depth_sign * (points[:, 2] - points[:, 2].mean())
         box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
-        return Face(landmarks=points, confidence=np.ones(68), box=box, score=1.0,
-                    transform=np.eye(2, 3))
+        return Face(landmarks=points, confidence=np.ones(68), box=box, score=1.0, transform=np.eye(2, 3))
 
     def align_from_landmarks(self, image, landmarks, color="BGR"):
         return AlignResult(faces=[self._face(landmarks[0])], image_width=450, image_height=450)
@@ -170,6 +172,7 @@ def test_detector_misses_are_failures(data_dir):
 
 # -- runner with a seeded tiny model on shared images -----------------------------------------
 
+
 def test_runner_with_tiny_model_writes_a_well_formed_report(data_dir, tiny_onnx, tmp_path):
     from parface_sdk import Aligner
 
@@ -197,8 +200,24 @@ def test_cli_main_runs_end_to_end(data_dir, tiny_onnx, tmp_path, capsys):
     from parface_sdk.cli.evaluate import main
 
     out = tmp_path / "eval"
-    code = main(["--dataset", "300w-common", "--root", str(data_dir), "--model", str(tiny_onnx),
-                 "--crop", "gt", "--limit", "3", "--out", str(out), "--no-plots", "--no-progress"])
+    code = main(
+        [
+            "--dataset",
+            "300w-common",
+            "--root",
+            str(data_dir),
+            "--model",
+            str(tiny_onnx),
+            "--crop",
+            "gt",
+            "--limit",
+            "3",
+            "--out",
+            str(out),
+            "--no-plots",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     assert report["faces"] == 3 and report["results"]["gt"]["gte"] is None

@@ -10,7 +10,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def run(script, *args):
     return subprocess.run(
         [sys.executable, str(EXAMPLES / script), *map(str, args)],
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     ).stdout
 
 

@@ -124,7 +124,7 @@ def test_cli_exports_a_seeded_model_and_checks_parity(shared_dir, tmp_path, caps
     folder = str(shared_dir.joinpath(*TRAIN_FOLDER))
     assert main(["export", "onnx", "seeded:tiny", "-o", str(output), "--fp16", "--parity", folder]) == 0
     printed = capsys.readouterr().out
-    report = json.loads(printed[printed.index("{"):])
+    report = json.loads(printed[printed.index("{") :])
     assert report["precision"] == "fp16" and report["max_clear_diff_px"] < 0.05
     assert main(["export", "info", str(output)]) == 0
     assert json.loads(capsys.readouterr().out)["variant"] == "tiny"

@@ -54,8 +54,9 @@ def test_in_graph_map_back_is_exact(frame_onnx, tiny_net, faces):
     for sample in faces[:4]:
         transforms = np.stack([sample.transform, sample.transform * [[1.1], [1.1]]])
         with torch.inference_mode():
-            points, _, crops = graph(torch.from_numpy(frame_input(sample.image)),
-                                     torch.from_numpy(transforms).float())
+            points, _, crops = graph(
+                torch.from_numpy(frame_input(sample.image)), torch.from_numpy(transforms).float()
+            )
             normalised = (crops - graph.mean) / graph.std
             crop_points, _ = tiny_net(normalised)
         expected = crop_to_image(crop_points.numpy(), transforms)

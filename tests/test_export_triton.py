@@ -21,13 +21,17 @@ SCALARS = {"string": F.TYPE_STRING, "int32": F.TYPE_INT32, "int64": F.TYPE_INT64
 
 
 def _message(file, name, fields, nested=()):
-    message = file.message_type.add(name=name) if isinstance(file, descriptor_pb2.FileDescriptorProto) \
+    message = (
+        file.message_type.add(name=name)
+        if isinstance(file, descriptor_pb2.FileDescriptorProto)
         else file.nested_type.add(name=name)
+    )
     for entry in nested:
         entry(message)
     for number, (field, kind, repeated) in enumerate(fields, start=1):
-        spec = message.field.add(name=field, number=number,
-                                 label=F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL)
+        spec = message.field.add(
+            name=field, number=number, label=F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL
+        )
         if kind in SCALARS:
             spec.type = SCALARS[kind]
         elif kind.startswith("enum:"):
@@ -41,41 +45,66 @@ def _map_entry(name, value_kind):
     def add(message):
         entry = _message(message, name, [("key", "string", False), ("value", value_kind, False)])
         entry.options.map_entry = True
+
     return add
 
 
 def model_config_class():
-    file = descriptor_pb2.FileDescriptorProto(name="triton_subset.proto", package="inference",
-                                              syntax="proto3")
+    file = descriptor_pb2.FileDescriptorProto(
+        name="triton_subset.proto", package="inference", syntax="proto3"
+    )
     data_type = file.enum_type.add(name="DataType")
     for name, number in TRITON_DATA_TYPES.items():
         data_type.value.add(name=name, number=number)
     _message(file, "ModelParameter", [("string_value", "string", False)])
-    tensor = [("name", "string", False), ("data_type", "enum:.inference.DataType", False),
-              ("dims", "int64", True)]
+    tensor = [
+        ("name", "string", False),
+        ("data_type", "enum:.inference.DataType", False),
+        ("dims", "int64", True),
+    ]
     _message(file, "ModelInput", tensor)
     _message(file, "ModelOutput", tensor)
-    group = _message(file, "ModelInstanceGroup", [("count", "int32", False),
-                                                  ("kind", "enum:.inference.ModelInstanceGroup.Kind", False)])
+    group = _message(
+        file,
+        "ModelInstanceGroup",
+        [("count", "int32", False), ("kind", "enum:.inference.ModelInstanceGroup.Kind", False)],
+    )
     kind = group.enum_type.add(name="Kind")
     for number, name in enumerate(["KIND_AUTO", "KIND_GPU", "KIND_CPU", "KIND_MODEL"]):
         kind.value.add(name=name, number=number)
-    _message(file, "ModelDynamicBatching", [("preferred_batch_size", "int32", True),
-                                            ("max_queue_delay_microseconds", "uint64", False)])
-    _message(file, "Accelerator", [("name", "string", False),
-                                   ("parameters", ".inference.Accelerator.ParametersEntry", True)],
-             nested=[_map_entry("ParametersEntry", "string")])
+    _message(
+        file,
+        "ModelDynamicBatching",
+        [("preferred_batch_size", "int32", True), ("max_queue_delay_microseconds", "uint64", False)],
+    )
+    _message(
+        file,
+        "Accelerator",
+        [("name", "string", False), ("parameters", ".inference.Accelerator.ParametersEntry", True)],
+        nested=[_map_entry("ParametersEntry", "string")],
+    )
     _message(file, "ExecutionAccelerators", [("gpu_execution_accelerator", ".inference.Accelerator", True)])
-    _message(file, "ModelOptimizationPolicy",
-             [("execution_accelerators", ".inference.ExecutionAccelerators", False)])
-    _message(file, "ModelConfig", [
-        ("name", "string", False), ("platform", "string", False), ("max_batch_size", "int32", False),
-        ("input", ".inference.ModelInput", True), ("output", ".inference.ModelOutput", True),
-        ("instance_group", ".inference.ModelInstanceGroup", True),
-        ("dynamic_batching", ".inference.ModelDynamicBatching", False),
-        ("optimization", ".inference.ModelOptimizationPolicy", False),
-        ("parameters", ".inference.ModelConfig.ParametersEntry", True),
-    ], nested=[_map_entry("ParametersEntry", ".inference.ModelParameter")])
+    _message(
+        file,
+        "ModelOptimizationPolicy",
+        [("execution_accelerators", ".inference.ExecutionAccelerators", False)],
+    )
+    _message(
+        file,
+        "ModelConfig",
+        [
+            ("name", "string", False),
+            ("platform", "string", False),
+            ("max_batch_size", "int32", False),
+            ("input", ".inference.ModelInput", True),
+            ("output", ".inference.ModelOutput", True),
+            ("instance_group", ".inference.ModelInstanceGroup", True),
+            ("dynamic_batching", ".inference.ModelDynamicBatching", False),
+            ("optimization", ".inference.ModelOptimizationPolicy", False),
+            ("parameters", ".inference.ModelConfig.ParametersEntry", True),
+        ],
+        nested=[_map_entry("ParametersEntry", ".inference.ModelParameter")],
+    )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
     return message_factory.GetMessageClass(pool.FindMessageTypeByName("inference.ModelConfig"))
@@ -104,15 +133,17 @@ def test_crop_graph_repository(tiny_onnx, tmp_path):
 
 
 def test_frame_graph_config_has_no_server_batching():
-    spec = ModelSpec.for_variant("tiny", graph="frame", training={"note": "naïve \"quoted\" \\ text"})
+    spec = ModelSpec.for_variant("tiny", graph="frame", training={"note": 'naïve "quoted" \\ text'})
     config = parse(triton_config(spec, "parface_tiny_frame", gpu=False))
     assert config.max_batch_size == 0 and not config.HasField("dynamic_batching")
-    assert [(i.name, list(i.dims)) for i in config.input] == [("frame", [1, 3, -1, -1]),
-                                                              ("transforms", [-1, 2, 3])]
+    assert [(i.name, list(i.dims)) for i in config.input] == [
+        ("frame", [1, 3, -1, -1]),
+        ("transforms", [-1, 2, 3]),
+    ]
     assert list(config.output[0].dims) == [-1, 68, 3]
     assert config.instance_group[0].kind == 2  # KIND_CPU
     text = config.parameters["parface_spec"].string_value
-    assert json.loads(text)["training"]["note"] == "naïve \"quoted\" \\ text"
+    assert json.loads(text)["training"]["note"] == 'naïve "quoted" \\ text'
 
 
 def test_a_typo_would_be_caught():

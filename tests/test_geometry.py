@@ -15,9 +15,12 @@ SOURCE_DIRS = ("parface_sdk", "training", "export", "benchmarks", "examples")
 SHARED_NAMES = {"IMAGE_SUFFIXES", "read_pts", "sha256_of", "_iou", "box_iou", "landmark_box", "_landmark_box"}
 # Where a name may be defined: geometry itself, the .pts reader, and the vectorised IoU matrix for NMS.
 ALLOWED = {
-    ("parface_sdk/geometry.py", "IMAGE_SUFFIXES"), ("parface_sdk/geometry.py", "box_iou"),
-    ("parface_sdk/geometry.py", "landmark_box"), ("parface_sdk/geometry.py", "sha256_of"),
-    ("parface_sdk/landmark_files.py", "read_pts"), ("parface_sdk/detect/nms.py", "box_iou"),
+    ("parface_sdk/geometry.py", "IMAGE_SUFFIXES"),
+    ("parface_sdk/geometry.py", "box_iou"),
+    ("parface_sdk/geometry.py", "landmark_box"),
+    ("parface_sdk/geometry.py", "sha256_of"),
+    ("parface_sdk/landmark_files.py", "read_pts"),
+    ("parface_sdk/detect/nms.py", "box_iou"),
 }
 
 

@@ -100,8 +100,14 @@ def _exif(value: int, order: str = "MM") -> bytes:
     import struct
 
     e = ">" if order == "MM" else "<"
-    return (b"Exif\x00\x00" + order.encode() + struct.pack(e + "HI", 42, 8) + struct.pack(e + "H", 1)
-            + struct.pack(e + "HHIHH", 0x0112, 3, 1, value, 0) + struct.pack(e + "I", 0))
+    return (
+        b"Exif\x00\x00"
+        + order.encode()
+        + struct.pack(e + "HI", 42, 8)
+        + struct.pack(e + "H", 1)
+        + struct.pack(e + "HHIHH", 0x0112, 3, 1, value, 0)
+        + struct.pack(e + "I", 0)
+    )
 
 
 def _jpeg_with_orientation(image: np.ndarray, value: int, order: str = "MM") -> bytes:

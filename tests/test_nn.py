@@ -63,10 +63,10 @@ def test_checkpoint_round_trip_and_mismatch(tmp_path, tiny_net):
     # Weights of one variant under the spec of another must not load silently.
     from safetensors.torch import load_file, save_file
 
-    wrong = json.loads(tiny_net.spec.to_json()) | {"variant": "light", "input_size": 128,
-                                                    "heatmap_size": 64}
-    save_file(load_file(str(path)), str(tmp_path / "w.safetensors"),
-              metadata={SPEC_METADATA_KEY: json.dumps(wrong)})
+    wrong = json.loads(tiny_net.spec.to_json()) | {"variant": "light", "input_size": 128, "heatmap_size": 64}
+    save_file(
+        load_file(str(path)), str(tmp_path / "w.safetensors"), metadata={SPEC_METADATA_KEY: json.dumps(wrong)}
+    )
     with pytest.raises(ModelLoadError, match="do not"):
         load_checkpoint(tmp_path / "w.safetensors")
 

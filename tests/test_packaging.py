@@ -47,8 +47,13 @@ def test_cpu_and_gpu_onnxruntime_never_come_together(project):
 
 
 def test_gpu_extra_pins_tensorrt_10_for_cuda_13(project):
-    gpu = {name: spec for name, spec in zip(_names(project["project"]["optional-dependencies"]["gpu"]),
-                                            project["project"]["optional-dependencies"]["gpu"])}
+    gpu = {
+        name: spec
+        for name, spec in zip(
+            _names(project["project"]["optional-dependencies"]["gpu"]),
+            project["project"]["optional-dependencies"]["gpu"],
+        )
+    }
     assert "tensorrt" not in gpu  # the meta package follows the newest TensorRT, 11 included
     assert "<11" in gpu["tensorrt-cu13"] and ">=10" in gpu["tensorrt-cu13"]
     assert "<14" in gpu["cuda-python"] and ">=13" in gpu["cuda-python"]

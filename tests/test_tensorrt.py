@@ -37,8 +37,14 @@ needs_gpu = pytest.mark.skipif(GPU_REASON is not None, reason=GPU_REASON or "")
 
 
 def header(**overrides) -> EngineHeader:
-    values = dict(spec=ModelSpec.for_variant("tiny"), tensorrt_version="10.3.0", gpu_name="NVIDIA A10",
-                  compute_capability="8.6", precision="fp16", max_batch=16)
+    values = dict(
+        spec=ModelSpec.for_variant("tiny"),
+        tensorrt_version="10.3.0",
+        gpu_name="NVIDIA A10",
+        compute_capability="8.6",
+        precision="fp16",
+        max_batch=16,
+    )
     return EngineHeader(**{**values, **overrides})
 
 
@@ -110,8 +116,13 @@ def test_engine_matches_onnxruntime(tiny_onnx, tmp_path, precision, tolerance):
     from export.tensorrt_build import build_engine
     from parface_sdk.backends import create_backend
 
-    engine = build_engine(tiny_onnx, tmp_path / f"tiny-{precision}.engine", precision=precision, max_batch=8,
-                          timing_cache=tmp_path / "timing.cache")
+    engine = build_engine(
+        tiny_onnx,
+        tmp_path / f"tiny-{precision}.engine",
+        precision=precision,
+        max_batch=8,
+        timing_cache=tmp_path / "timing.cache",
+    )
     assert (tmp_path / "timing.cache").is_file()
     crops = np.random.default_rng(0).standard_normal((11, 3, 64, 64)).astype(np.float32)
     expected, _ = create_backend(tiny_onnx).run(crops)

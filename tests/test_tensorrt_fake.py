@@ -69,7 +69,7 @@ class _Engine:
         from parface_sdk.backends.ort_session import make_session
 
         meta, onnx_bytes = plan.split(b"\n", 1)
-        self.profiles = {k: [tuple(s) for s in v] for k, v in json.loads(meta[len(b"FAKEPLAN"):]).items()}
+        self.profiles = {k: [tuple(s) for s in v] for k, v in json.loads(meta[len(b"FAKEPLAN") :]).items()}
         path = _Engine.folder / "plan.onnx"
         path.write_bytes(onnx_bytes)
         self.session = make_session(path)

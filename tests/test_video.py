@@ -36,8 +36,13 @@ class FakeAligner:
     def _face(self, index: int, confidence: float) -> Face:
         points = (BASE + [index * 0.5, 0.0, 0.0]).astype(np.float32)
         box = np.array([*points[:, :2].min(0), *points[:, :2].max(0)], np.float32)
-        return Face(landmarks=points, confidence=np.full(68, confidence, np.float32), box=box, score=0.9,
-                    transform=np.eye(2, 3))
+        return Face(
+            landmarks=points,
+            confidence=np.full(68, confidence, np.float32),
+            box=box,
+            score=0.9,
+            transform=np.eye(2, 3),
+        )
 
     def align(self, image, boxes=None, color="BGR"):
         index = int(image[0, 0, 0])
@@ -49,8 +54,9 @@ class FakeAligner:
         index = int(image[0, 0, 0])
         self.calls.append(("track", index))
         confidence = 0.1 if index in self.low_confidence | self.no_face else 0.9
-        return AlignResult(faces=[self._face(index, confidence)], image_width=image.shape[1],
-                           image_height=image.shape[0])
+        return AlignResult(
+            faces=[self._face(index, confidence)], image_width=image.shape[1], image_height=image.shape[0]
+        )
 
 
 def _frames(count: int) -> list[np.ndarray]:
@@ -154,8 +160,20 @@ def test_video_cli(tiny_onnx, aflw_sample, tmp_path):
     _write_clip(clip, cv2.imread(str(image_path)), 4)
     box = [str(v) for v in (*truth[:, :2].min(0), *truth[:, :2].max(0))]
     out = tmp_path / "out"
-    code = main(["video", str(clip), "--out", str(out), "--model", str(tiny_onnx), "--box", *box,
-                 "--overlay", "--no-progress"])
+    code = main(
+        [
+            "video",
+            str(clip),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_onnx),
+            "--box",
+            *box,
+            "--overlay",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert len((out / "clip.jsonl").read_text().splitlines()) == 4
     assert len((out / "clip.csv").read_text().splitlines()) == 5

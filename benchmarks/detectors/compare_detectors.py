@@ -79,11 +79,14 @@ def evaluate(detector, samples: list[Sample]) -> tuple[dict, list[tuple[np.ndarr
             pairs.append((detections.boxes[index].astype(np.float64), sample.box))
     times = np.asarray(times)
     summary = {
-        "images": len(samples), "found": found, "recall": found / len(samples),
+        "images": len(samples),
+        "found": found,
+        "recall": found / len(samples),
         "recall_iou50": float(np.mean(np.asarray(ious) >= 0.5) * found / len(samples)) if ious else 0.0,
         "mean_iou_found": float(np.mean(ious)) if ious else None,
         "extra_detections_per_image": float(np.mean(extras)),
-        "ms_mean": float(times.mean()), "ms_p50": float(np.percentile(times, 50)),
+        "ms_mean": float(times.mean()),
+        "ms_p50": float(np.percentile(times, 50)),
         "ms_p95": float(np.percentile(times, 95)),
     }
     return summary, pairs
@@ -95,7 +98,8 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict:
     ratio = gt_size.max(axis=1) / det_size.max(axis=1)
     shift = (((gt[:, :2] + gt[:, 2:]) - (det[:, :2] + det[:, 2:])) / 2) / det_size
     return {
-        "faces": len(pairs), "box_to_landmark_scale": float(ratio.mean()),
+        "faces": len(pairs),
+        "box_to_landmark_scale": float(ratio.mean()),
         "box_to_landmark_scale_median": float(np.median(ratio)),
         "box_to_landmark_scale_std": float(ratio.std()),
         "center_shift": [float(v) for v in shift.mean(axis=0)],
@@ -112,8 +116,11 @@ def crop_iou(pairs, scale: float, shift) -> dict:
         calibrated = square((det[:2] + det[2:]) / 2 + np.asarray(shift) * size, scale * max(size))
         values.append(box_iou(calibrated[None], target[None])[0, 0])
         raw.append(box_iou(square((det[:2] + det[2:]) / 2, max(size))[None], target[None])[0, 0])
-    return {"calibrated_mean": float(np.mean(values)), "calibrated_p10": float(np.percentile(values, 10)),
-            "uncalibrated_mean": float(np.mean(raw))}
+    return {
+        "calibrated_mean": float(np.mean(values)),
+        "calibrated_p10": float(np.percentile(values, 10)),
+        "uncalibrated_mean": float(np.mean(raw)),
+    }
 
 
 def machine_info() -> dict:
@@ -124,8 +131,14 @@ def machine_info() -> dict:
     except (OSError, StopIteration):
         pass
     versions = {}
-    for dist in ("numpy", "onnxruntime", "opencv-python-headless", "opencv-python", "ai-edge-litert",
-                 "dlib-bin"):
+    for dist in (
+        "numpy",
+        "onnxruntime",
+        "opencv-python-headless",
+        "opencv-python",
+        "ai-edge-litert",
+        "dlib-bin",
+    ):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -133,8 +146,14 @@ def machine_info() -> dict:
     import cv2
 
     versions["cv2 (imported)"] = cv2.__version__
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads_used": 1, "python": platform.python_version(),
-            "platform": platform.platform(), "versions": versions}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads_used": 1,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
 
 
 def main() -> None:
@@ -149,8 +168,11 @@ def main() -> None:
 
     cv2.setNumThreads(1)
     train = train_samples(args.shared, args.per_set)
-    sets = {"train_300w": train, "train_300w_small_faces": small_face_samples(train),
-            "aflw2000_subset": aflw_samples(args.shared)}
+    sets = {
+        "train_300w": train,
+        "train_300w_small_faces": small_face_samples(train),
+        "aflw2000_subset": aflw_samples(args.shared),
+    }
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"detectors": {}}
     results["protocol"] = {
         "train_images": f"{args.per_set} evenly spaced from each of 300w-subset/train and 300w-lfpw/train",
@@ -179,9 +201,17 @@ def main() -> None:
                 entry[key] = crop_iou(pairs, cal["box_to_landmark_scale"], cal["center_shift"])
         results["detectors"][name] = entry
         train, small, test = (entry[k] for k in sets)
-        logger.info("%-28s train %.3f %.1f ms | small %.3f %.1f ms | aflw %.3f %.1f ms | crop IoU %.3f", name,
-                    train["recall"], train["ms_mean"], small["recall"], small["ms_mean"], test["recall"],
-                    test["ms_mean"], entry.get("crop_iou_train", {}).get("calibrated_mean", float("nan")))
+        logger.info(
+            "%-28s train %.3f %.1f ms | small %.3f %.1f ms | aflw %.3f %.1f ms | crop IoU %.3f",
+            name,
+            train["recall"],
+            train["ms_mean"],
+            small["recall"],
+            small["ms_mean"],
+            test["recall"],
+            test["ms_mean"],
+            entry.get("crop_iou_train", {}).get("calibrated_mean", float("nan")),
+        )
         args.out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
         logger.info("wrote %s", args.out)
 

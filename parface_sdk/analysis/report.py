@@ -34,8 +34,11 @@ def _stats(values: np.ndarray) -> dict[str, float | None]:
 
 
 def summarize(
-    series: MeasureSeries, tasks: list[Task] | None = None, rest: str = "rest",
-    calibration: Calibration | None = None, model_sha256: str | None = None,
+    series: MeasureSeries,
+    tasks: list[Task] | None = None,
+    rest: str = "rest",
+    calibration: Calibration | None = None,
+    model_sha256: str | None = None,
 ) -> dict:
     """A JSON-ready summary: per-measure statistics, movement per task, and the calibrated
     asymmetry decision (:func:`.decision.decide_asymmetry`) with its confidence, threshold and caveat.
@@ -47,9 +50,14 @@ def summarize(
     decision = decide_asymmetry(series, tasks, calibration, model_sha256, rest).to_dict()
     found = int(np.isfinite(series.poses["yaw"]).sum())
     summary: dict = {
-        "unit": series.unit, "scale_mm": series.scale_mm, "frames": len(series), "frames_with_face": found,
+        "unit": series.unit,
+        "scale_mm": series.scale_mm,
+        "frames": len(series),
+        "frames_with_face": found,
         "duration_s": float(series.timestamps[-1] - series.timestamps[0]) if len(series) else 0.0,
-        "measures": {}, "scalars": {}, "pose": {k: _stats(v) for k, v in series.poses.items()},
+        "measures": {},
+        "scalars": {},
+        "pose": {k: _stats(v) for k, v in series.poses.items()},
         "tasks": [{"name": t.name, "start": t.start, "end": t.end} for t in tasks],
     }
     summary["asymmetry"] = decision
@@ -59,9 +67,13 @@ def summarize(
         return summary
     for name, (kind, description) in SIDE_MEASURES.items():
         right, left = series.side(name)
-        summary["measures"][name] = {"unit": _unit_label(kind, series.unit), "description": description,
-                                     "right": _stats(right), "left": _stats(left),
-                                     "difference": _stats(right - left)}
+        summary["measures"][name] = {
+            "unit": _unit_label(kind, series.unit),
+            "description": description,
+            "right": _stats(right),
+            "left": _stats(left),
+            "difference": _stats(right - left),
+        }
     for name in SCALAR_MEASURES:
         summary["scalars"][name] = _stats(series.values[name])
     movements = task_movements(series, tasks, rest) if any(t.name != rest for t in tasks) else {}
@@ -100,8 +112,9 @@ def write_measures_csv(series: MeasureSeries, path: str | Path, tasks: list[Task
             task = next((t.name for t in tasks or [] if t.start <= time < t.end), "")
             row = [series.poses[k][index] for k in ("yaw", "pitch", "roll")]
             row += [series.values[name][index] for name in names]
-            writer.writerow([index, f"{time:.4f}", task,
-                             *("" if not np.isfinite(v) else f"{v:.6g}" for v in row)])
+            writer.writerow(
+                [index, f"{time:.4f}", task, *("" if not np.isfinite(v) else f"{v:.6g}" for v in row)]
+            )
     return path
 
 
@@ -111,7 +124,8 @@ def _figure(width: float, height: float):
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise BackendUnavailableError(
-            "plots need matplotlib; install it with `pip install 'parface-sdk[analysis]'`") from exc
+            "plots need matplotlib; install it with `pip install 'parface-sdk[analysis]'`"
+        ) from exc
     figure = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(figure)
     return figure
@@ -120,8 +134,15 @@ def _figure(width: float, height: float):
 def _shade_tasks(axes, tasks: list[Task]) -> None:
     for index, task in enumerate(tasks):
         axes.axvspan(task.start, task.end, color="0.85" if index % 2 else "0.92", zorder=0)
-        axes.text((task.start + task.end) / 2, 1.0, task.name, transform=axes.get_xaxis_transform(),
-                  ha="center", va="bottom", fontsize=8)
+        axes.text(
+            (task.start + task.end) / 2,
+            1.0,
+            task.name,
+            transform=axes.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
 
 
 def plot_timeseries(
@@ -133,11 +154,15 @@ def plot_timeseries(
     tasks, paths = tasks or [], []
     plots = []
     for name, (kind, description) in SIDE_MEASURES.items():
-        lines = [("right", series.values.get(f"{name}.right"), RIGHT_COLOUR),
-                 ("left", series.values.get(f"{name}.left"), LEFT_COLOUR)]
+        lines = [
+            ("right", series.values.get(f"{name}.right"), RIGHT_COLOUR),
+            ("left", series.values.get(f"{name}.left"), LEFT_COLOUR),
+        ]
         plots.append((name, lines, _unit_label(kind, series.unit), description))
-    scalars = [(name, series.values.get(name), None)
-               for name in ("facial_asymmetry_index", "midline_rms", "mirror_total")]
+    scalars = [
+        (name, series.values.get(name), None)
+        for name in ("facial_asymmetry_index", "midline_rms", "mirror_total")
+    ]
     plots.append(("asymmetry", scalars, _unit_label("length", series.unit), "asymmetry of the whole face"))
     angles = [(name, values, None) for name, values in series.poses.items()]
     plots.append(("head_pose", angles, "degrees", "yaw, pitch, roll"))
@@ -160,8 +185,11 @@ def plot_timeseries(
 
 
 def plot_face_overlay(
-    landmarks: np.ndarray, path: str | Path, image_rgb: np.ndarray | None = None,
-    measures: FaceMeasures | None = None, title: str = "",
+    landmarks: np.ndarray,
+    path: str | Path,
+    image_rgb: np.ndarray | None = None,
+    measures: FaceMeasures | None = None,
+    title: str = "",
 ) -> Path:
     """The face with the measures drawn: midline plane, eye-corner line, brow heights, eye
     openings, mouth-corner lines to 57 and the eye-mouth distances, with right / left values."""
@@ -191,18 +219,28 @@ def plot_face_overlay(
     for brow, colour in ((19, RIGHT_COLOUR), (24, LEFT_COLOUR)):
         foot = head[36, :2] + np.dot(head[brow, :2] - head[36, :2], direction) * direction
         line(head[brow], (*foot, head[brow, 2]), colour)
-    for pairs, colour in (((37, 41), (38, 40), (48, 57), (39, 48)), RIGHT_COLOUR), (
-            ((43, 47), (44, 46), (54, 57), (42, 54)), LEFT_COLOUR):
+    for pairs, colour in (
+        (((37, 41), (38, 40), (48, 57), (39, 48)), RIGHT_COLOUR),
+        (((43, 47), (44, 46), (54, 57), (42, 54)), LEFT_COLOUR),
+    ):
         for a, b in pairs:
             line(head[a], head[b], colour)
     axes.scatter(landmarks[:, 0], landmarks[:, 1], s=6, color="white", edgecolors="black", linewidths=0.4)
     rows = [f"{'measure':<24}{'right':>8}{'left':>8}"]
-    for name in ("brow_height", "eye_opening", "mouth_corner_height", "mouth_corner_excursion",
-                 "smile_angle", "eye_mouth_distance"):
+    for name in (
+        "brow_height",
+        "eye_opening",
+        "mouth_corner_height",
+        "mouth_corner_excursion",
+        "smile_angle",
+        "eye_mouth_distance",
+    ):
         side = measures.sides[name]
         rows.append(f"{name:<24}{side.right:>8.3f}{side.left:>8.3f}")
-    rows.append(f"FAI {measures.scalars['facial_asymmetry_index']:.3f}   "
-                f"midline RMS {measures.scalars['midline_rms']:.3f}   ({measures.unit})")
+    rows.append(
+        f"FAI {measures.scalars['facial_asymmetry_index']:.3f}   "
+        f"midline RMS {measures.scalars['midline_rms']:.3f}   ({measures.unit})"
+    )
     figure.text(0.02, 0.01, "\n".join(rows), family="monospace", fontsize=7, va="bottom")
     figure.subplots_adjust(left=0.02, right=0.98, bottom=text_height / figure.get_figheight(), top=0.95)
     axes.set_title(title or "subject's right (blue) / left (orange); midline plane (green)", fontsize=9)
@@ -213,9 +251,13 @@ def plot_face_overlay(
 
 
 def write_report(
-    series: MeasureSeries, out_dir: str | Path, tasks: list[Task] | None = None,
-    image_rgb: np.ndarray | None = None, overlay_frame: int | None = None,
-    calibration: Calibration | None = None, model_sha256: str | None = None,
+    series: MeasureSeries,
+    out_dir: str | Path,
+    tasks: list[Task] | None = None,
+    image_rgb: np.ndarray | None = None,
+    overlay_frame: int | None = None,
+    calibration: Calibration | None = None,
+    model_sha256: str | None = None,
 ) -> dict[str, Path]:
     """Write ``measures.csv``, ``summary.json``, ``plots/*.png`` and ``overlay.png`` into ``out_dir``.
 
@@ -227,9 +269,13 @@ def write_report(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": write_measures_csv(series, out_dir / "measures.csv", tasks),
-             "summary": write_summary(summarize(series, tasks, calibration=calibration,
-                                               model_sha256=model_sha256), out_dir / "summary.json")}
+    paths = {
+        "csv": write_measures_csv(series, out_dir / "measures.csv", tasks),
+        "summary": write_summary(
+            summarize(series, tasks, calibration=calibration, model_sha256=model_sha256),
+            out_dir / "summary.json",
+        ),
+    }
     if not series.values:
         return paths
     paths["plots"] = out_dir / "plots"
@@ -239,6 +285,10 @@ def write_report(
     points = series.image_landmarks[overlay_frame]
     if np.isfinite(points).all():
         paths["overlay"] = plot_face_overlay(
-            points, out_dir / "overlay.png", image_rgb, measure_face(points, series.scale_mm),
-            title=f"frame {overlay_frame} (t = {series.timestamps[overlay_frame]:.2f} s)")
+            points,
+            out_dir / "overlay.png",
+            image_rgb,
+            measure_face(points, series.scale_mm),
+            title=f"frame {overlay_frame} (t = {series.timestamps[overlay_frame]:.2f} s)",
+        )
     return paths

@@ -123,8 +123,14 @@ def pose_vector(pose: HeadPose) -> np.ndarray:
 
 def pose_from_vector(vector: np.ndarray) -> HeadPose:
     rotation = rotation_from_euler(*vector[:3])
-    return HeadPose(float(vector[0]), float(vector[1]), float(vector[2]), rotation,
-                    np.asarray(vector[3:6], np.float64), float(np.exp(vector[6])))
+    return HeadPose(
+        float(vector[0]),
+        float(vector[1]),
+        float(vector[2]),
+        rotation,
+        np.asarray(vector[3:6], np.float64),
+        float(np.exp(vector[6])),
+    )
 
 
 def _pose_value_scale(vector: np.ndarray, head_size: float) -> np.ndarray:
@@ -138,7 +144,10 @@ def _segments(valid: np.ndarray) -> list[tuple[int, int]]:
 
 
 def smooth_head_sequence(
-    heads: np.ndarray, poses: np.ndarray, timestamps: np.ndarray, method: str = "savgol",
+    heads: np.ndarray,
+    poses: np.ndarray,
+    timestamps: np.ndarray,
+    method: str = "savgol",
     **params: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smooth (T, 68, 3) pose-normalised points and (T, K) pose vectors separately.

@@ -25,8 +25,13 @@ logger = logging.getLogger(__name__)
 # Measures that show voluntary movement, and the least movement (inter-canthal units, degrees or
 # units squared) that counts as movement rather than noise.
 MOBILITY_MEASURES: dict[str, float] = {
-    "brow_height": 0.03, "eye_opening": 0.03, "eye_area": 0.005, "mouth_corner_height": 0.03,
-    "mouth_corner_excursion": 0.03, "mouth_corner_midline": 0.03, "smile_angle": 3.0,
+    "brow_height": 0.03,
+    "eye_opening": 0.03,
+    "eye_area": 0.005,
+    "mouth_corner_height": 0.03,
+    "mouth_corner_excursion": 0.03,
+    "mouth_corner_midline": 0.03,
+    "smile_angle": 3.0,
 }
 REST_FALLBACK_SECONDS = 1.0
 
@@ -90,8 +95,9 @@ def measure_sequence(
     landmarks = np.asarray(landmarks, dtype=np.float64)
     timestamps = np.asarray(timestamps, dtype=np.float64)
     if landmarks.ndim != 3 or landmarks.shape[1:] != (68, 3) or len(landmarks) != len(timestamps):
-        raise ValueError(f"expected (T, 68, 3) landmarks and (T,) timestamps, got {landmarks.shape}, "
-                         f"{timestamps.shape}")
+        raise ValueError(
+            f"expected (T, 68, 3) landmarks and (T,) timestamps, got {landmarks.shape}, {timestamps.shape}"
+        )
     count = len(landmarks)
     heads = np.full_like(landmarks, np.nan)
     pose_vectors = np.full((count, 7), np.nan)
@@ -109,8 +115,9 @@ def measure_sequence(
     if not values:
         logger.warning("no face in any of the %d frames; the series is empty", count)
     poses = {name: pose_vectors[:, i] for i, name in enumerate(("yaw", "pitch", "roll"))}
-    return MeasureSeries(timestamps, values, poses, "mm" if scale_mm else "intercanthal", scale_mm,
-                         heads, landmarks)
+    return MeasureSeries(
+        timestamps, values, poses, "mm" if scale_mm else "intercanthal", scale_mm, heads, landmarks
+    )
 
 
 def _median(values: np.ndarray) -> float:
@@ -150,7 +157,9 @@ def task_movements(series: MeasureSeries, tasks: list[Task], rest: str = "rest")
             threshold = MOBILITY_MEASURES.get(name, 0.03) * {"length": scale, "area": scale**2}.get(kind, 1)
             result[task.name][name] = _movement(
                 _median(right[mask]) - _median(right[rest_mask]),
-                _median(left[mask]) - _median(left[rest_mask]), threshold)
+                _median(left[mask]) - _median(left[rest_mask]),
+                threshold,
+            )
     return result
 
 
@@ -160,8 +169,10 @@ def range_of_motion(series: MeasureSeries) -> dict[str, dict]:
     result = {}
     for name, (kind, _) in SIDE_MEASURES.items():
         right, left = series.side(name)
-        spans = [float(np.subtract(*np.nanpercentile(s, [95, 5]))) if np.isfinite(s).any() else float("nan")
-                 for s in (right, left)]
+        spans = [
+            float(np.subtract(*np.nanpercentile(s, [95, 5]))) if np.isfinite(s).any() else float("nan")
+            for s in (right, left)
+        ]
         threshold = MOBILITY_MEASURES.get(name, 0.03) * {"length": scale, "area": scale**2}.get(kind, 1)
         result[name] = _movement(spans[0], spans[1], threshold)
     return result
@@ -177,13 +188,15 @@ class AffectedSideGuess:
     evidence: list[str]
 
     def to_dict(self) -> dict:
-        return {"side": self.side, "confidence": self.confidence, "votes": self.votes,
-                "evidence": self.evidence}
+        return {
+            "side": self.side,
+            "confidence": self.confidence,
+            "votes": self.votes,
+            "evidence": self.evidence,
+        }
 
 
-def guess_affected_side(
-    movements: dict[str, dict], min_confidence: float = 0.25
-) -> AffectedSideGuess:
+def guess_affected_side(movements: dict[str, dict], min_confidence: float = 0.25) -> AffectedSideGuess:
     """An uncalibrated, descriptive vote; the report's decision is :func:`.decision.decide_asymmetry`,
     which is calibrated against faces without palsy and can answer "none". This vote cannot: it names
     a side for any movement above fixed floors, and a side that drooped (moved *more*) counts as

@@ -16,8 +16,12 @@ _SHARED_FACE = Path("data") / "aflw2000-3d-subset" / "image00050.jpg"
 
 
 def _shared_candidates() -> list[Path]:
-    roots = [os.environ.get("PARFACE_SHARED"), Path.cwd().parent / "shared", Path.cwd() / "shared",
-             Path(__file__).resolve().parents[3] / "shared"]
+    roots = [
+        os.environ.get("PARFACE_SHARED"),
+        Path.cwd().parent / "shared",
+        Path.cwd() / "shared",
+        Path(__file__).resolve().parents[3] / "shared",
+    ]
     return [Path(root) / _SHARED_FACE for root in roots if root]
 
 
@@ -25,8 +29,11 @@ def letterbox(image_rgb: np.ndarray, size: tuple[int, int] = FRAME_SIZE) -> np.n
     """Scale to fit ``size`` (width, height), centred on black."""
     width, height = size
     scale = min(width / image_rgb.shape[1], height / image_rgb.shape[0])
-    resized = cv2.resize(image_rgb, (round(image_rgb.shape[1] * scale), round(image_rgb.shape[0] * scale)),
-                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    resized = cv2.resize(
+        image_rgb,
+        (round(image_rgb.shape[1] * scale), round(image_rgb.shape[0] * scale)),
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+    )
     frame = np.zeros((height, width, 3), np.uint8)
     top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
     frame[top : top + resized.shape[0], left : left + resized.shape[1]] = resized

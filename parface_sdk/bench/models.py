@@ -64,8 +64,15 @@ def _shipped_onnx(variant: str, graph: str) -> Path | None:
     return default_model_path("onnxruntime")
 
 
-def load_model(engine: str, variant: str, model: Path | None, device: str, threads: int | None,
-               workdir: Path, graph: str = "crop") -> BenchModel:
+def load_model(
+    engine: str,
+    variant: str,
+    model: Path | None,
+    device: str,
+    threads: int | None,
+    workdir: Path,
+    graph: str = "crop",
+) -> BenchModel:
     """Open the backend for ``engine`` (torch, ort, trt); raises BackendUnavailableError if it cannot run.
 
     ``graph="frame"`` (ort, trt) benchmarks the frame graph: crop, network and map back in one call.

@@ -28,8 +28,9 @@ def _best_seconds(call, repeats: int, sync=lambda: None) -> float:
     return best
 
 
-def measure_peak(device: str = "cpu", threads: int | None = 1, size: int | None = None,
-                 repeats: int = 8) -> dict[str, Any] | None:
+def measure_peak(
+    device: str = "cpu", threads: int | None = 1, size: int | None = None, repeats: int = 8
+) -> dict[str, Any] | None:
     """``{"gflops", "method", ...}``: the best float32 matmul rate on ``device``; None if unmeasurable."""
     try:
         import torch

@@ -13,8 +13,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 REPORT_SCHEMA = "parface-bench/1"
-LIBRARIES = ("parface-sdk", "numpy", "opencv-python-headless", "onnxruntime", "onnxruntime-gpu", "torch",
-             "tensorrt", "onnx")
+LIBRARIES = (
+    "parface-sdk",
+    "numpy",
+    "opencv-python-headless",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "torch",
+    "tensorrt",
+    "onnx",
+)
 
 
 class StageStats(BaseModel):
@@ -32,9 +40,14 @@ class StageStats(BaseModel):
     @classmethod
     def of(cls, seconds: list[float]) -> StageStats:
         ms = np.asarray(seconds, dtype=np.float64) * 1e3
-        return cls(median_ms=float(np.median(ms)), p95_ms=float(np.percentile(ms, 95)),
-                   p99_ms=float(np.percentile(ms, 99)), mean_ms=float(ms.mean()), min_ms=float(ms.min()),
-                   count=len(ms))
+        return cls(
+            median_ms=float(np.median(ms)),
+            p95_ms=float(np.percentile(ms, 95)),
+            p99_ms=float(np.percentile(ms, 99)),
+            mean_ms=float(ms.mean()),
+            min_ms=float(ms.min()),
+            count=len(ms),
+        )
 
 
 class BenchReport(BaseModel):
@@ -112,26 +125,34 @@ def render_table(report: BenchReport) -> str:
     rows = [(name, stats) for name, stats in report.stages.items()]
     scenario = report.scenario
     model = report.model
-    title = (f"parface-bench: {scenario['engine']} on {scenario['device']}, variant {model['variant']} "
-             f"({model['label']}), batch {scenario['batch']}, {scenario['frames']} frames")
+    title = (
+        f"parface-bench: {scenario['engine']} on {scenario['device']}, variant {model['variant']} "
+        f"({model['label']}), batch {scenario['batch']}, {scenario['frames']} frames"
+    )
     lines = [title, f"{'stage':<26}{'median ms':>11}{'p95 ms':>10}{'p99 ms':>10}"]
     lines += [f"{name:<26}{s.median_ms:>11.3f}{s.p95_ms:>10.3f}{s.p99_ms:>10.3f}" for name, s in rows]
     for name, note in report.stage_notes.items():
         lines.append(f"  {name}: {note}")
     throughput = report.throughput
-    lines.append(f"network: {throughput['network_ms_per_face']:.3f} ms/face, "
-                 f"{throughput['faces_per_s_network']:.1f} faces/s; end to end "
-                 f"{throughput['faces_per_s_end_to_end']:.1f} faces/s")
+    lines.append(
+        f"network: {throughput['network_ms_per_face']:.3f} ms/face, "
+        f"{throughput['faces_per_s_network']:.1f} faces/s; end to end "
+        f"{throughput['faces_per_s_end_to_end']:.1f} faces/s"
+    )
     if report.aligner:
         aligner = report.aligner
-        lines.append(f"Aligner.align on the {scenario['image_size'][0]}x{scenario['image_size'][1]} frame, "
-                     f"{aligner['faces']} face(s): median {aligner['median_ms']:.2f} ms, p95 "
-                     f"{aligner['p95_ms']:.2f} ms (refine on, the default); one pass (refine off): "
-                     f"median {aligner['single_pass']['median_ms']:.2f} ms")
+        lines.append(
+            f"Aligner.align on the {scenario['image_size'][0]}x{scenario['image_size'][1]} frame, "
+            f"{aligner['faces']} face(s): median {aligner['median_ms']:.2f} ms, p95 "
+            f"{aligner['p95_ms']:.2f} ms (refine on, the default); one pass (refine off): "
+            f"median {aligner['single_pass']['median_ms']:.2f} ms"
+        )
     if report.peak and report.fraction_of_peak is not None:
-        lines.append(f"model {model['gflops_per_face']:.3f} GFLOP/face; peak {report.peak['gflops']:.1f} "
-                     f"GFLOP/s ({report.peak['method']}); the network reaches "
-                     f"{100 * report.fraction_of_peak:.1f} % of it")
+        lines.append(
+            f"model {model['gflops_per_face']:.3f} GFLOP/face; peak {report.peak['gflops']:.1f} "
+            f"GFLOP/s ({report.peak['method']}); the network reaches "
+            f"{100 * report.fraction_of_peak:.1f} % of it"
+        )
     return "\n".join(lines)
 
 
@@ -149,5 +170,5 @@ def print_table(report: BenchReport) -> None:
         table.add_row(name, f"{s.median_ms:.3f}", f"{s.p95_ms:.3f}", f"{s.p99_ms:.3f}")
     console = Console(file=sys.stdout)
     console.print(table)
-    for line in render_table(report).splitlines()[2 + len(report.stages):]:
+    for line in render_table(report).splitlines()[2 + len(report.stages) :]:
         console.print(line, highlight=False, soft_wrap=True)

@@ -94,8 +94,11 @@ def _make_aligner(args: argparse.Namespace):
     from parface_sdk.options import AlignerOptions
 
     options = AlignerOptions(
-        backend=args.backend, device=args.device, detector=args.detector,
-        detector_model=args.detector_model, refine=not args.no_refine,
+        backend=args.backend,
+        device=args.device,
+        detector=args.detector,
+        detector_model=args.detector_model,
+        refine=not args.no_refine,
     )
     aligner = Aligner(args.model, options)
     try:
@@ -146,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
             except OSError as exc:  # read-only folder, disk full, a folder in the way
                 failures += 1
                 where = exc.filename or path
-                tqdm.write(f"parface align: {path}: cannot write {where}: {describe_os_error(exc)}",
-                           file=sys.stderr)
+                tqdm.write(
+                    f"parface align: {path}: cannot write {where}: {describe_os_error(exc)}", file=sys.stderr
+                )
     logger.info("aligned %d of %d images", len(images) - failures, len(images))
     return EXIT_FAILED if failures else 0

@@ -19,19 +19,38 @@ logger = logging.getLogger(__name__)
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "analyze", help="facial asymmetry over a video or a series of photos (palsy assessment)",
+        "analyze",
+        help="facial asymmetry over a video or a series of photos (palsy assessment)",
         description="Track the face, normalise head pose, measure left/right asymmetry per frame and "
-                    "write measures.csv, summary.json, plots/*.png and overlay.png.")
-    parser.add_argument("inputs", nargs="+", type=Path,
-                        help="one video file, or images / folders of images (one frame each, in order)")
+        "write measures.csv, summary.json, plots/*.png and overlay.png.",
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        help="one video file, or images / folders of images (one frame each, in order)",
+    )
     parser.add_argument("--out", type=Path, default=Path("parface_analysis"), help="output folder")
-    parser.add_argument("--task", action="append", default=[], metavar="NAME=START:END",
-                        help="an expression held from START to END seconds (repeatable), e.g. rest=0:2 "
-                             "smile=2:4; for images, time is the image index / --fps")
-    parser.add_argument("--scale-mm", type=float, default=None,
-                        help="the subject's inter-canthal distance in mm, for results in mm")
-    parser.add_argument("--smoothing", choices=["savgol", "one_euro", "none"], default=None,
-                        help="temporal smoothing (default: savgol for video, none for images)")
+    parser.add_argument(
+        "--task",
+        action="append",
+        default=[],
+        metavar="NAME=START:END",
+        help="an expression held from START to END seconds (repeatable), e.g. rest=0:2 "
+        "smile=2:4; for images, time is the image index / --fps",
+    )
+    parser.add_argument(
+        "--scale-mm",
+        type=float,
+        default=None,
+        help="the subject's inter-canthal distance in mm, for results in mm",
+    )
+    parser.add_argument(
+        "--smoothing",
+        choices=["savgol", "one_euro", "none"],
+        default=None,
+        help="temporal smoothing (default: savgol for video, none for images)",
+    )
     parser.add_argument("--fps", type=float, default=1.0, help="frames per second of an image series")
     add_model_arguments(parser)
     parser.set_defaults(func=run)
@@ -89,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
             source = [(index / args.fps, path) for index, path in enumerate(_images(args.inputs))]
             if not source:
                 raise ParfaceError(f"no images in {', '.join(map(str, args.inputs))}")
-            options = track_options(args, smoothing="none", redetect_interval=1,
-                                    progress=not args.no_progress)
+            options = track_options(
+                args, smoothing="none", redetect_interval=1, progress=not args.no_progress
+            )
         aligner = make_aligner(args)
     except (ParfaceError, ValueError) as exc:
         print(f"parface analyze: {exc}", file=sys.stderr)
@@ -101,14 +121,18 @@ def run(args: argparse.Namespace) -> int:
             points, times = track_landmarks(aligner, source, options=options)
         smoothing = args.smoothing or (VIDEO_SMOOTHING if video else "none")
         if smoothing != VIDEO_SMOOTHING:
-            logger.warning("the asymmetry thresholds were calibrated on video smoothed with %s; with %s "
-                           "smoothing the decision is less certain than its confidence says",
-                           VIDEO_SMOOTHING, smoothing)
+            logger.warning(
+                "the asymmetry thresholds were calibrated on video smoothed with %s; with %s "
+                "smoothing the decision is less certain than its confidence says",
+                VIDEO_SMOOTHING,
+                smoothing,
+            )
         series = measure_sequence(points, times, args.scale_mm, smoothing)
         overlay_frame = int(np.nanargmax(series.values["mirror_total"])) if series.values else None
         image = _frame_rgb(args.inputs, video, overlay_frame) if overlay_frame is not None else None
-        paths = write_report(series, args.out, tasks, image_rgb=image, overlay_frame=overlay_frame,
-                             model_sha256=sha)
+        paths = write_report(
+            series, args.out, tasks, image_rgb=image, overlay_frame=overlay_frame, model_sha256=sha
+        )
     except ParfaceError as exc:
         print(f"parface analyze: {exc}", file=sys.stderr)
         return 1

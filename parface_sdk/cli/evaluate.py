@@ -1,6 +1,6 @@
 """`parface eval` / `parface-eval`: accuracy on a test set with the paper's protocol.
 
-    parface-eval --dataset aflw2000-3d-full --root ../shared/data --crop both --out eval_aflw
+parface-eval --dataset aflw2000-3d-full --root ../shared/data --crop both --out eval_aflw
 """
 
 from __future__ import annotations
@@ -21,23 +21,48 @@ HELP = "accuracy on a test set (NME, GTE, AUC/FR at 10%%, yaw bins, CED plots)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, choices=DATASET_CHOICES,
-                        help="layout of --root: aflw2000-3d (jpg + .mat folder), aflw2000-3d-full "
-                             "(the 2000-face benchmark from the shared data folder), 300w (.pts folder), "
-                             "300w-common (HELEN + LFPW test from the shared data folder), manifest "
-                             "(a CSV or JSON file)")
-    parser.add_argument("--root", required=True, type=Path, action="append",
-                        help="dataset folder (or manifest file); repeat to pool several folders")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        choices=DATASET_CHOICES,
+        help="layout of --root: aflw2000-3d (jpg + .mat folder), aflw2000-3d-full "
+        "(the 2000-face benchmark from the shared data folder), 300w (.pts folder), "
+        "300w-common (HELEN + LFPW test from the shared data folder), manifest "
+        "(a CSV or JSON file)",
+    )
+    parser.add_argument(
+        "--root",
+        required=True,
+        type=Path,
+        action="append",
+        help="dataset folder (or manifest file); repeat to pool several folders",
+    )
     parser.add_argument("--model", type=Path, default=None, help="model file (default: shipped model)")
-    parser.add_argument("--crop", choices=tuple(CROP_CHOICES), default="both",
-                        help="gt: crop from the ground-truth landmarks (paper protocol); detector: "
-                             "crop from the face detector (misses count as failures); both (default)")
-    parser.add_argument("--out", type=Path, default=Path("parface_eval"),
-                        help="output folder for report.json, predictions.npz, ced.png")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="evaluate only N faces, spread evenly over the set (quick checks)")
-    parser.add_argument("--normalizer", choices=("box", "inter-ocular"), default="box",
-                        help="2D NME normaliser: sqrt(w*h) of the GT box (paper) or outer-eye distance")
+    parser.add_argument(
+        "--crop",
+        choices=tuple(CROP_CHOICES),
+        default="both",
+        help="gt: crop from the ground-truth landmarks (paper protocol); detector: "
+        "crop from the face detector (misses count as failures); both (default)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("parface_eval"),
+        help="output folder for report.json, predictions.npz, ced.png",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="evaluate only N faces, spread evenly over the set (quick checks)",
+    )
+    parser.add_argument(
+        "--normalizer",
+        choices=("box", "inter-ocular"),
+        default="box",
+        help="2D NME normaliser: sqrt(w*h) of the GT box (paper) or outer-eye distance",
+    )
     parser.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or tensorrt")
     parser.add_argument("--detector", default="auto", help="face detector for --crop detector")
@@ -77,16 +102,22 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         dataset = load_dataset(args.dataset, args.root).subset(args.limit)
-        options = AlignerOptions(backend=args.backend, device=args.device, detector=args.detector,
-                                 detector_model=args.detector_model, threads=args.threads)
+        options = AlignerOptions(
+            backend=args.backend,
+            device=args.device,
+            detector=args.detector,
+            detector_model=args.detector_model,
+            threads=args.threads,
+        )
         aligner = Aligner(args.model, options)
     except (ParfaceError, ValueError) as exc:
         print(f"parface eval: {exc}", file=sys.stderr)
         return 2
     with aligner:
         try:
-            runs = evaluate(aligner, dataset, CROP_CHOICES[args.crop], args.normalizer,
-                            progress=not args.no_progress)
+            runs = evaluate(
+                aligner, dataset, CROP_CHOICES[args.crop], args.normalizer, progress=not args.no_progress
+            )
         except ParfaceError as exc:
             print(f"parface eval: {exc}", file=sys.stderr)
             return 1
@@ -104,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     add_arguments(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     return run(args)
 
 

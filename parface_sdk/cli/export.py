@@ -1,9 +1,9 @@
 """`parface export onnx|tensorrt|triton|info`: deployable model files from a checkpoint.
 
-    parface export onnx model.safetensors -o model.onnx [--graph frame] [--fp16] [--parity DATA_DIR]
-    parface export tensorrt model.onnx -o model.engine [--fp32] [--max-batch 32] [--timing-cache FILE]
-    parface export triton model.onnx -o model_repository [--max-batch 32] [--trt-fp16]
-    parface export info model.onnx|model.engine
+parface export onnx model.safetensors -o model.onnx [--graph frame] [--fp16] [--parity DATA_DIR]
+parface export tensorrt model.onnx -o model.engine [--fp32] [--max-batch 32] [--timing-cache FILE]
+parface export triton model.onnx -o model_repository [--max-batch 32] [--trt-fp16]
+parface export info model.onnx|model.engine
 """
 
 from __future__ import annotations
@@ -22,29 +22,43 @@ SEEDED_PREFIX = "seeded:"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("export", help="export a checkpoint to ONNX, TensorRT or Triton",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "export",
+        help="export a checkpoint to ONNX, TensorRT or Triton",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
 
     onnx = targets.add_parser("onnx", help="checkpoint (.safetensors) -> self-describing ONNX model")
-    onnx.add_argument("checkpoint", 
-                      help="a .safetensors checkpoint, or 'seeded:VARIANT' for an untrained model")
+    onnx.add_argument(
+        "checkpoint", help="a .safetensors checkpoint, or 'seeded:VARIANT' for an untrained model"
+    )
     onnx.add_argument("-o", "--output", type=Path, help="output .onnx (default: beside the checkpoint)")
-    onnx.add_argument("--graph", choices=["crop", "frame"], default="crop",
-                      help="crop: normalised crops in; frame: frame + crop affines in, crop inside the graph")
+    onnx.add_argument(
+        "--graph",
+        choices=["crop", "frame"],
+        default="crop",
+        help="crop: normalised crops in; frame: frame + crop affines in, crop inside the graph",
+    )
     onnx.add_argument("--fp16", action="store_true", help="store weights as float16 (float32 I/O)")
     onnx.add_argument("--opset", type=int, default=17, help="ONNX opset, 17 or newer (default 17)")
     onnx.add_argument("--no-simplify", action="store_true", help="skip onnxslim simplification")
-    onnx.add_argument("--parity", type=Path, metavar="DATA_DIR",
-                      help="check parity with PyTorch on the faces of a 300-W style folder (.pts + image)")
+    onnx.add_argument(
+        "--parity",
+        type=Path,
+        metavar="DATA_DIR",
+        help="check parity with PyTorch on the faces of a 300-W style folder (.pts + image)",
+    )
 
     trt = targets.add_parser("tensorrt", help="ONNX -> TensorRT engine for this GPU")
     trt.add_argument("onnx", type=Path, help="a parface-sdk ONNX model")
     trt.add_argument("-o", "--output", type=Path, help="output .engine (default: beside the ONNX)")
     trt.add_argument("--fp32", action="store_true", help="build in float32 (default float16)")
     trt.add_argument("--max-batch", type=int, default=32, help="largest batch of faces (default 32)")
-    trt.add_argument("--opt-batch", type=int, default=None, 
-                     help="batch the kernels are tuned for (default 8)")
+    trt.add_argument(
+        "--opt-batch", type=int, default=None, help="batch the kernels are tuned for (default 8)"
+    )
     trt.add_argument("--max-frame", default="1080x1920", help="frame graphs: largest HEIGHTxWIDTH")
     trt.add_argument("--timing-cache", type=Path, help="timing cache file, read and updated")
     trt.add_argument("--workspace-gib", type=float, default=2.0, help="builder workspace (default 2 GiB)")
@@ -82,7 +96,7 @@ def _network(checkpoint: str):
     from parface_sdk.nn.checkpoint import load_checkpoint, seeded_model
 
     if checkpoint.startswith(SEEDED_PREFIX):
-        variant = checkpoint[len(SEEDED_PREFIX):]
+        variant = checkpoint[len(SEEDED_PREFIX) :]
         logger.warning("exporting a seeded, UNTRAINED %s model: for tests and benchmarks only", variant)
         return seeded_model(variant, seed=0), None
     from export.onnx_export import file_sha256
@@ -97,17 +111,27 @@ def _run_onnx(args) -> int:
     spec = net.spec.model_copy(update={"source_sha256": source_sha}) if source_sha else net.spec
     default = Path(args.checkpoint.replace(":", "-")).with_suffix("")
     output = args.output or default.with_name(
-        default.name + ("-frame" if args.graph == "frame" else "") + ("-fp16" if args.fp16 else "") + ".onnx")
+        default.name + ("-frame" if args.graph == "frame" else "") + ("-fp16" if args.fp16 else "") + ".onnx"
+    )
     precision = "fp16" if args.fp16 else "fp32"
-    path = export_onnx(net, output, opset=args.opset, spec=spec, graph=args.graph, precision=precision,
-                       simplify=not args.no_simplify)
+    path = export_onnx(
+        net,
+        output,
+        opset=args.opset,
+        spec=spec,
+        graph=args.graph,
+        precision=precision,
+        simplify=not args.no_simplify,
+    )
     print(f"wrote {path} ({args.graph} graph, {precision}, opset {args.opset})")
     if args.parity:
         report = _parity(net, path, args.parity, args.graph, precision)
         print(json.dumps(report.model_dump(), indent=2))
         if not report.passed:
-            print(f"parity FAILED: {report.max_landmark_diff_px:.3g} px >= {report.tolerance_px} px",
-                  file=sys.stderr)
+            print(
+                f"parity FAILED: {report.max_landmark_diff_px:.3g} px >= {report.tolerance_px} px",
+                file=sys.stderr,
+            )
             return 1
     return 0
 
@@ -126,8 +150,13 @@ def _run_tensorrt(args) -> int:
 
     height, width = (int(v) for v in args.max_frame.lower().split("x"))
     path = build_engine(
-        args.onnx, args.output, precision="fp32" if args.fp32 else "fp16", max_batch=args.max_batch,
-        opt_batch=args.opt_batch, max_frame=(height, width), timing_cache=args.timing_cache,
+        args.onnx,
+        args.output,
+        precision="fp32" if args.fp32 else "fp16",
+        max_batch=args.max_batch,
+        opt_batch=args.opt_batch,
+        max_frame=(height, width),
+        timing_cache=args.timing_cache,
         workspace_gib=args.workspace_gib,
     )
     print(f"wrote {path}")
@@ -138,8 +167,13 @@ def _run_triton(args) -> int:
     from export.triton import export_triton_repository
 
     folder = export_triton_repository(
-        args.onnx, args.output, args.max_batch, name=args.name, gpu=not args.cpu,
-        tensorrt_fp16=args.trt_fp16, instances=args.instances,
+        args.onnx,
+        args.output,
+        args.max_batch,
+        name=args.name,
+        gpu=not args.cpu,
+        tensorrt_fp16=args.trt_fp16,
+        instances=args.instances,
     )
     print(f"wrote {folder}/config.pbtxt and {folder}/1/model.onnx")
     print(f"serve with: tritonserver --model-repository {args.output.resolve()}")
@@ -169,6 +203,8 @@ def run(args) -> int:
         print(f"parface export {args.target}: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:  # torch / onnx / onnxslim missing
-        print(f"parface export {args.target} needs the export extra ({exc}): "
-              "pip install 'parface-sdk[export]'", file=sys.stderr)
+        print(
+            f"parface export {args.target} needs the export extra ({exc}): pip install 'parface-sdk[export]'",
+            file=sys.stderr,
+        )
         return 2

@@ -25,9 +25,7 @@ REQUIREMENTS = {
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="parface", description="3D facial landmarks with ParFace-Net"
-    )
+    parser = argparse.ArgumentParser(prog="parface", description="3D facial landmarks with ParFace-Net")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in SUBCOMMANDS.items():
@@ -47,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+
     def command() -> int:
         if args.command in REQUIREMENTS:
             require_extra(*REQUIREMENTS[args.command])

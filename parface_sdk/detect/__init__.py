@@ -32,8 +32,13 @@ DETECTOR_NAMES = ("auto", *_DETECTORS)
 OFFLINE_DEFAULT = "blazeface"
 
 __all__ = [
-    "DETECTOR_NAMES", "Detections", "DetectorUnavailableError", "FaceDetector", "OFFLINE_DEFAULT",
-    "create_detector", "detector_for_file",
+    "DETECTOR_NAMES",
+    "Detections",
+    "DetectorUnavailableError",
+    "FaceDetector",
+    "OFFLINE_DEFAULT",
+    "create_detector",
+    "detector_for_file",
 ]
 
 

@@ -75,5 +75,8 @@ def weighted_nms(
     blended_points = None
     if points is not None:
         blended_points = np.asarray(out_points, np.float32).reshape(count, *points.shape[1:])
-    return (np.asarray(out_boxes, np.float32).reshape(count, 4), np.asarray(out_scores, np.float32),
-            blended_points)
+    return (
+        np.asarray(out_boxes, np.float32).reshape(count, 4),
+        np.asarray(out_scores, np.float32),
+        blended_points,
+    )

@@ -21,8 +21,11 @@ logger = logging.getLogger(__name__)
 
 # Best first: the 10 GFLOP packs, then the 2.5 and 0.5 GFLOP ones.
 PACK_FILES = (
-    "buffalo_l/det_10g.onnx", "antelopev2/scrfd_10g_bnkps.onnx", "buffalo_m/det_2.5g.onnx",
-    "buffalo_s/det_500m.onnx", "buffalo_sc/det_500m.onnx",
+    "buffalo_l/det_10g.onnx",
+    "antelopev2/scrfd_10g_bnkps.onnx",
+    "buffalo_m/det_2.5g.onnx",
+    "buffalo_s/det_500m.onnx",
+    "buffalo_sc/det_500m.onnx",
 )
 DEFAULT_INPUT_SIZE = 640
 # (strides, anchors per cell) by the number of score outputs, as in insightface's SCRFD.
@@ -114,9 +117,7 @@ class SCRFDDetector:
             return Detections.empty(with_keypoints=self._has_keypoints)
         boxes /= scale
         keep = nms(boxes, scores, self.nms_threshold)
-        return Detections(
-            boxes[keep], scores[keep], None if keypoints is None else keypoints[keep] / scale
-        )
+        return Detections(boxes[keep], scores[keep], None if keypoints is None else keypoints[keep] / scale)
 
     def close(self) -> None:
         self._session = None
@@ -160,5 +161,8 @@ class SCRFDDetector:
         if not all_scores:
             return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), None
         points = np.concatenate(all_points).astype(np.float32) if self._has_keypoints else None
-        return (np.concatenate(all_boxes).astype(np.float32), np.concatenate(all_scores).astype(np.float32),
-                points)
+        return (
+            np.concatenate(all_boxes).astype(np.float32),
+            np.concatenate(all_scores).astype(np.float32),
+            points,
+        )

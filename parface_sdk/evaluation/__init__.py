@@ -27,7 +27,24 @@ from parface_sdk.evaluation.runner import CROP_MODES, EvalRun, evaluate
 DATASETS = tuple(LOADERS)
 
 __all__ = [
-    "CROP_MODES", "DATASETS", "DatasetError", "EvalDataset", "EvalRun", "Sample", "auc",
-    "build_report", "ced", "combine", "evaluate", "failure_rate", "gte", "load_dataset", "nme",
-    "plot_ced", "print_table", "summarize", "write_outputs", "yaw_bin",
+    "CROP_MODES",
+    "DATASETS",
+    "DatasetError",
+    "EvalDataset",
+    "EvalRun",
+    "Sample",
+    "auc",
+    "build_report",
+    "ced",
+    "combine",
+    "evaluate",
+    "failure_rate",
+    "gte",
+    "load_dataset",
+    "nme",
+    "plot_ced",
+    "print_table",
+    "summarize",
+    "write_outputs",
+    "yaw_bin",
 ]

@@ -106,7 +106,8 @@ def _yaw_table(folder: Path) -> dict[str, float]:
     with index.open(newline="") as handle:
         return {
             Path(row["image"]).stem: float(row["yaw_deg"])
-            for row in csv.DictReader(handle) if row.get("yaw_deg") not in (None, "")
+            for row in csv.DictReader(handle)
+            if row.get("yaw_deg") not in (None, "")
         }
 
 
@@ -128,11 +129,19 @@ def load_aflw2000_3d(root: Path) -> EvalDataset:
         record = files.read_aflw_mat(mat)
         pose = record.get("pose_para")
         yaw = float(np.degrees(pose[1])) if pose is not None else yaws.get(mat.stem)
-        samples.append(Sample(mat.stem, image, np.asarray(record["pt3d_68"], np.float32),
-                              None if yaw is None else float(yaw)))
+        samples.append(
+            Sample(
+                mat.stem,
+                image,
+                np.asarray(record["pt3d_68"], np.float32),
+                None if yaw is None else float(yaw),
+            )
+        )
     if not samples:
-        raise DatasetError(f"aflw2000-3d: no imageXXXXX.jpg + .mat pairs in {root}; for the shared "
-                           "benchmark (gt_all_2000.npz + index.csv) use --dataset aflw2000-3d-full")
+        raise DatasetError(
+            f"aflw2000-3d: no imageXXXXX.jpg + .mat pairs in {root}; for the shared "
+            "benchmark (gt_all_2000.npz + index.csv) use --dataset aflw2000-3d-full"
+        )
     return EvalDataset("aflw2000-3d", tuple(samples), (root,))
 
 
@@ -234,12 +243,13 @@ def load_manifest(path: Path) -> EvalDataset:
     for number, (entry, row) in enumerate(zip(entries, rows)):
         points = np.asarray(entry.landmarks, np.float32)
         if points.ndim != 2 or points.shape[1] not in (2, 3) or len(points) != 68:
-            raise DatasetError(f"manifest {path.name}: entry {number} has landmarks {points.shape}, "
-                               "expected (68, 2) or (68, 3)")
+            raise DatasetError(
+                f"manifest {path.name}: entry {number} has landmarks {points.shape}, "
+                "expected (68, 2) or (68, 3)"
+            )
         yaw = row.get("yaw")
         name = row.get("name") or Path(str(row["image"])).stem
-        samples.append(Sample(str(name), entry.image, points,
-                              None if yaw in (None, "") else float(yaw)))
+        samples.append(Sample(str(name), entry.image, points, None if yaw in (None, "") else float(yaw)))
     if not samples:
         raise DatasetError(f"manifest {path}: no entries")
     return EvalDataset(path.stem, tuple(samples), (path,))

@@ -138,7 +138,8 @@ def summarize(errors: np.ndarray, limit: float = LIMIT) -> dict[str, float | int
     stats = {"count": int(errors.size), "missed": int(errors.size - found.size)}
     if found.size:
         stats.update(
-            mean=float(found.mean() * 100), std=float(found.std() * 100),
+            mean=float(found.mean() * 100),
+            std=float(found.std() * 100),
             median=float(np.median(found) * 100),
         )
     else:

@@ -24,18 +24,20 @@ SCHEMA = "parface-eval/1"
 PROTOCOL = {
     "coordinates": "0-based image pixels; .pts files (1-based) are shifted by -1",
     "nme": "per face: mean over the 68 points of the 2D (x, y) distance / normaliser; x100",
-    "normalizer": {"box": "sqrt(w*h) of the ground-truth landmark box (x, y)",
-                   "inter-ocular": "2D distance of ground-truth points 36 and 45"},
+    "normalizer": {
+        "box": "sqrt(w*h) of the ground-truth landmark box (x, y)",
+        "inter-ocular": "2D distance of ground-truth points 36 and 45",
+    },
     "gte": "per face: both shapes shifted to zero mean depth, mean 3D distance over the 68 points "
-           "/ 3D distance of ground-truth points 36 and 45; x100; z positive towards the camera",
+    "/ 3D distance of ground-truth points 36 and 45; x100; z positive towards the camera",
     "std": "population standard deviation over faces (ddof=0)",
     "auc": "trapezoid integral of the CED (fraction of faces with error <= t) sampled at "
-           "t = k*0.10/1000, k = 0..1000, divided by 0.10; x100",
+    "t = k*0.10/1000, k = 0..1000, divided by 0.10; x100",
     "failure_rate": "percentage of faces with error > 0.10 (10 %), detector misses included",
     "yaw_bins": "|yaw| in [0,30], (30,60], >60 degrees (the 7 AFLW2000-3D faces over 90 go to 60-90, "
-                "as in 3DDFA); 'balanced' is the mean of the three bin means",
+    "as in 3DDFA); 'balanced' is the mean of the three bin means",
     "misses": "detector mode: no detected face with IoU >= 0.25 to the ground-truth box; error = inf, "
-              "counted in FR and AUC, excluded from mean/std/median",
+    "counted in FR and AUC, excluded from mean/std/median",
 }
 
 
@@ -104,16 +106,18 @@ def face_records(run: EvalRun) -> list[dict[str, Any]]:
     bins = run.yaw_bins
     records = []
     for i, name in enumerate(run.names):
-        records.append({
-            "name": name,
-            "image": run.images[i],
-            "yaw": _finite(run.yaw[i], 3),
-            "yaw_bin": bins[i],
-            "detected": bool(run.detected[i]),
-            "match_iou": _finite(run.match_iou[i], 3),
-            "nme": _finite(run.nme[i] * 100),
-            "gte": _finite(run.gte[i] * 100) if run.gte is not None else None,
-        })
+        records.append(
+            {
+                "name": name,
+                "image": run.images[i],
+                "yaw": _finite(run.yaw[i], 3),
+                "yaw_bin": bins[i],
+                "detected": bool(run.detected[i]),
+                "match_iou": _finite(run.match_iou[i], 3),
+                "nme": _finite(run.nme[i] * 100),
+                "gte": _finite(run.gte[i] * 100) if run.gte is not None else None,
+            }
+        )
     return records
 
 
@@ -143,8 +147,14 @@ def write_predictions(runs: Sequence[EvalRun], path: Path) -> Path:
     """Raw predictions and ground truth (``<crop>_pred``, ``<crop>_gt``, ...) for re-analysis."""
     arrays: dict[str, np.ndarray] = {"names": np.asarray(runs[0].names), "yaw": runs[0].yaw}
     for run in runs:
-        arrays.update({f"{run.crop}_pred": run.pred, f"{run.crop}_gt": run.gt,
-                       f"{run.crop}_nme": run.nme, f"{run.crop}_detected": run.detected})
+        arrays.update(
+            {
+                f"{run.crop}_pred": run.pred,
+                f"{run.crop}_gt": run.gt,
+                f"{run.crop}_nme": run.nme,
+                f"{run.crop}_detected": run.detected,
+            }
+        )
         if run.gte is not None:
             arrays[f"{run.crop}_gte"] = run.gte
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -247,8 +257,13 @@ def plot_ced(runs: Sequence[EvalRun], path: Path, limit: float = metrics.LIMIT) 
             else:
                 note = f"mean {metrics.summarize(errors)['mean']:.2f}"
             axes.plot(thresholds * 100, fractions, label=f"{run.crop} crop ({note})")
-        axes.set(xlim=(0, x_max * 100), ylim=(0, 1), xlabel=f"{label} (%)",
-                 ylabel="fraction of faces", title=f"{runs[0].dataset}: CED of {label}")
+        axes.set(
+            xlim=(0, x_max * 100),
+            ylim=(0, 1),
+            xlabel=f"{label} (%)",
+            ylabel="fraction of faces",
+            title=f"{runs[0].dataset}: CED of {label}",
+        )
         axes.grid(alpha=0.3)
         axes.legend(loc="lower right")
     figure.tight_layout()
@@ -258,8 +273,9 @@ def plot_ced(runs: Sequence[EvalRun], path: Path, limit: float = metrics.LIMIT) 
     return path
 
 
-def write_outputs(runs: Sequence[EvalRun], report: dict[str, Any], out_dir: Path,
-                  plots: bool = True) -> dict[str, Path]:
+def write_outputs(
+    runs: Sequence[EvalRun], report: dict[str, Any], out_dir: Path, plots: bool = True
+) -> dict[str, Path]:
     """``report.json``, ``predictions.npz`` and ``ced.png`` in ``out_dir``; returns their paths."""
     out_dir = Path(out_dir)
     written = {

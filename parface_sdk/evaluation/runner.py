@@ -42,16 +42,16 @@ class EvalRun:
     normalizer: str
     names: tuple[str, ...]
     images: tuple[str, ...]
-    yaw: np.ndarray          # (N,) degrees, NaN where unknown
-    gt: np.ndarray           # (N, 68, 2|3)
-    pred: np.ndarray         # (N, 68, 3)
-    detected: np.ndarray     # (N,) bool
-    match_iou: np.ndarray    # (N,) IoU of the scored face with the GT box (1.0 in gt mode)
-    nme: np.ndarray          # (N,)
-    point_nme: np.ndarray    # (N, 68)
-    gte: np.ndarray | None   # (N,) when the set is 3D
+    yaw: np.ndarray  # (N,) degrees, NaN where unknown
+    gt: np.ndarray  # (N, 68, 2|3)
+    pred: np.ndarray  # (N, 68, 3)
+    detected: np.ndarray  # (N,) bool
+    match_iou: np.ndarray  # (N,) IoU of the scored face with the GT box (1.0 in gt mode)
+    nme: np.ndarray  # (N,)
+    point_nme: np.ndarray  # (N, 68)
+    gte: np.ndarray | None  # (N,) when the set is 3D
     point_gte: np.ndarray | None
-    seconds: float           # wall time spent in the aligner
+    seconds: float  # wall time spent in the aligner
 
     @property
     def has_3d(self) -> bool:
@@ -67,8 +67,9 @@ def match_face(faces: Sequence, gt_landmarks: np.ndarray) -> tuple[int | None, f
     target = landmark_box(gt_landmarks)
     best, best_iou = None, 0.0
     for index, face in enumerate(faces):
-        iou = max(box_iou(np.asarray(face.box, np.float64), target),
-                  box_iou(landmark_box(face.landmarks), target))
+        iou = max(
+            box_iou(np.asarray(face.box, np.float64), target), box_iou(landmark_box(face.landmarks), target)
+        )
         if iou > best_iou:
             best, best_iou = index, iou
     return (best, best_iou) if best_iou >= MIN_MATCH_IOU else (None, best_iou)
@@ -112,10 +113,21 @@ def _finish(dataset: EvalDataset, crop: str, normalizer: str, found: _Collector)
         point_gte, gte = _scored(ok, lambda: metrics.point_errors_3d(found.pred[ok], gt[ok]))
     yaw = np.array([np.nan if s.yaw is None else s.yaw for s in samples], np.float64)
     return EvalRun(
-        dataset=dataset.name, crop=crop, normalizer=normalizer,
-        names=tuple(s.name for s in samples), images=tuple(str(s.image) for s in samples),
-        yaw=yaw, gt=gt, pred=found.pred, detected=ok, match_iou=found.iou,
-        nme=nme, point_nme=point_nme, gte=gte, point_gte=point_gte, seconds=found.seconds,
+        dataset=dataset.name,
+        crop=crop,
+        normalizer=normalizer,
+        names=tuple(s.name for s in samples),
+        images=tuple(str(s.image) for s in samples),
+        yaw=yaw,
+        gt=gt,
+        pred=found.pred,
+        detected=ok,
+        match_iou=found.iou,
+        nme=nme,
+        point_nme=point_nme,
+        gte=gte,
+        point_gte=point_gte,
+        seconds=found.seconds,
     )
 
 
@@ -152,6 +164,5 @@ def evaluate(
                 found.pred[index] = landmarks
                 found.detected[index] = True
             else:
-                logger.info("%s: no detected face matches the ground truth (best IoU %.2f)",
-                            sample.name, iou)
+                logger.info("%s: no detected face matches the ground truth (best IoU %.2f)", sample.name, iou)
     return [_finish(dataset, crop, normalizer, found) for crop, found in collectors.items()]

@@ -44,15 +44,11 @@ def read_checkpoint_spec(path: str | Path) -> ModelSpec:
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
         raise ModelLoadError(f"{path} is not a readable safetensors checkpoint ({exc})") from exc
     if SPEC_METADATA_KEY not in metadata:
-        raise ModelLoadError(
-            f"{path} has no ParFace spec in its metadata; it was not written by parface-sdk"
-        )
+        raise ModelLoadError(f"{path} has no ParFace spec in its metadata; it was not written by parface-sdk")
     return ModelSpec.from_json(metadata[SPEC_METADATA_KEY], source=str(path))
 
 
-def load_checkpoint(
-    path: str | Path, with_discriminator: bool = False, strict: bool = True
-) -> ParFaceNet:
+def load_checkpoint(path: str | Path, with_discriminator: bool = False, strict: bool = True) -> ParFaceNet:
     """Build the network its spec describes and load the weights into it."""
     from safetensors.torch import load_file
 

@@ -38,9 +38,7 @@ class ParFaceNet(nn.Module):
         self.depth_head = DepthHead(
             config.depth_widths, config.depth_blocks, config.num_landmarks, config.latent_dim
         )
-        self.discriminator = (
-            Discriminator(config.discriminator_widths) if with_discriminator else None
-        )
+        self.discriminator = Discriminator(config.discriminator_widths) if with_discriminator else None
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return self.encoder(images)

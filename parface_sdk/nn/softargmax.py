@@ -20,9 +20,7 @@ def soft_argmax(heatmaps: torch.Tensor, radius: int) -> tuple[torch.Tensor, torc
     flat = heatmaps.reshape(batch, count, height * width)
     peak_value, peak_index = flat.max(dim=2)
     peak_y = torch.div(peak_index, width, rounding_mode="floor").to(heatmaps.dtype)
-    peak_x = (peak_index - torch.div(peak_index, width, rounding_mode="floor") * width).to(
-        heatmaps.dtype
-    )
+    peak_x = (peak_index - torch.div(peak_index, width, rounding_mode="floor") * width).to(heatmaps.dtype)
     xs = torch.arange(width, dtype=heatmaps.dtype, device=heatmaps.device).view(1, 1, 1, width)
     ys = torch.arange(height, dtype=heatmaps.dtype, device=heatmaps.device).view(1, 1, height, 1)
     in_x = (xs - peak_x.view(batch, count, 1, 1)).abs() <= radius
