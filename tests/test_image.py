@@ -154,6 +154,37 @@ def test_exif_orientation_in_png(portrait):
     np.testing.assert_array_equal(rotated, np.rot90(portrait[:, :, ::-1], -1))
 
 
+def _webp_with_orientation(image: np.ndarray, value: int, exif_header: bool) -> bytes:
+    """Lossless WebP from cv2, rewritten by hand as an extended (VP8X) RIFF file with an EXIF chunk."""
+    import struct
+
+    webp = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, 101])[1].tobytes()  # > 100: lossless
+    assert webp[:4] == b"RIFF" and webp[8:12] == b"WEBP"
+    height, width = image.shape[:2]
+    flags = 0x08  # the EXIF flag of the VP8X header
+    vp8x = bytes([flags, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    payload = _exif(value, "II") if exif_header else _exif(value, "II")[6:]
+    chunks = b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x + webp[12:]
+    chunks += b"EXIF" + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) & 1)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WEBP" + chunks
+
+
+@pytest.mark.parametrize("exif_header", [False, True], ids=["raw-tiff", "exif-header"])
+@pytest.mark.parametrize("value", [3, 6, 8])
+def test_exif_orientation_in_webp(portrait, tmp_path, value, exif_header):
+    """WebP stores EXIF in its own RIFF chunk (raw TIFF per the spec; some writers keep the JPEG
+    "Exif" header): the picture is turned upright from bytes and from a file."""
+    data = _webp_with_orientation(portrait, value, exif_header)
+    stored = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(stored, portrait)  # the hand-built file decodes, losslessly
+    rgb = portrait[:, :, ::-1]
+    expected = {3: rgb[::-1, ::-1], 6: np.rot90(rgb, -1), 8: np.rot90(rgb, 1)}[value]
+    np.testing.assert_array_equal(load_image(data), expected)
+    path = tmp_path / "phone.webp"
+    path.write_bytes(data)
+    np.testing.assert_array_equal(load_image(path), expected)
+
+
 def test_damaged_exif_is_ignored(portrait):
     data = _jpeg_with_orientation(portrait, 6)
     damaged = data.replace(b"MM\x00*", b"MM\x00*\xff\xff\xff\xff", 1)  # IFD offset past the end
