@@ -170,6 +170,22 @@ def test_detector_misses_are_failures(data_dir):
     json.dumps(report, allow_nan=False)
 
 
+def test_inner51_nme_ignores_the_jaw(data_dir):
+    import numpy as np
+
+    from parface_sdk.evaluation.report import inner_nme
+
+    dataset = _three_aflw(data_dir)
+    run = evaluate(OracleAligner(), dataset, crops=("gt",), progress=False)[0]
+    # Move only the 17 jaw points of the predictions: the 68-point NME grows, the inner one not.
+    run.point_nme[:, :17] = 0.05
+    run.nme[:] = run.point_nme.mean(axis=1)
+    assert np.allclose(inner_nme(run), 0.0, atol=1e-6)
+    report = build_report([run])
+    assert report["results"]["gt"]["nme_inner51"]["mean"] < 1e-4
+    assert report["results"]["gt"]["nme"]["mean"] > 1.0
+
+
 # -- runner with a seeded tiny model on shared images -----------------------------------------
 
 

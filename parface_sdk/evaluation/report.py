@@ -79,6 +79,15 @@ def _per_landmark(point_errors: np.ndarray) -> list[float | None]:
     return [_finite(v) for v in np.nanmean(point_errors, axis=0) * 100]
 
 
+def inner_nme(run: EvalRun) -> np.ndarray:
+    """Per-face NME over the 51 inner points (17-67; same normaliser), inf for misses. The jaw
+    convention differs between 2D labels (visible contour) and 3DA-2D (projected 3D jaw)."""
+    out = np.full(len(run.names), np.inf)
+    ok = np.isfinite(run.nme)
+    out[ok] = run.point_nme[ok, 17:].mean(axis=1)
+    return out
+
+
 def summarize_run(run: EvalRun) -> dict[str, Any]:
     """The summary block of one crop mode (percentages)."""
     bins = _bins(run)
@@ -88,6 +97,7 @@ def summarize_run(run: EvalRun) -> dict[str, Any]:
         "detected": int(run.detected.sum()),
         "normalizer": run.normalizer,
         "nme": _clean(metrics.summarize(run.nme)),
+        "nme_inner51": _clean(metrics.summarize(inner_nme(run))),
         "gte": _clean(metrics.summarize(run.gte)) if run.gte is not None else None,
         "yaw_bins": bins,
         "nme_balanced": _balanced(bins, "nme"),
