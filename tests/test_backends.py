@@ -8,13 +8,13 @@ from parface_sdk.errors import ModelLoadError, ModelNotFoundError, UnsupportedSh
 def real_crops(shared_dir, spec, count=4):
     """Crops of real 300-W train faces, normalised as the runtime does."""
     from parface_sdk import crop
+    from parface_sdk.geometry import read_pts
     from parface_sdk.image import load_image
 
     folder = shared_dir / "data" / "300w-subset" / "train"
     batch = []
     for pts in sorted(folder.glob("*.pts"))[:count]:
-        lines = pts.read_text().splitlines()
-        points = np.array([[float(v) for v in line.split()] for line in lines[3:71]]) - 1.0
+        points = read_pts(pts).astype(np.float64)
         image = next(p for p in folder.glob(pts.stem + ".*") if p.suffix != ".pts")
         transform = crop.transform_from_landmarks(points, spec.input_size, spec.crop_scale)
         batch.append(crop.warp(load_image(image), transform, spec.input_size))

@@ -13,6 +13,7 @@ from parface_sdk import crop
 from parface_sdk.detect import DETECTOR_NAMES, Detections, FaceDetector, create_detector, detector_for_file
 from parface_sdk.detect.nms import box_iou, nms, weighted_nms
 from parface_sdk.errors import DetectorUnavailableError, InvalidImageError, UnsupportedShapeError
+from parface_sdk.geometry import read_pts
 
 # -- Detections ---------------------------------------------------------------------------------
 
@@ -169,8 +170,7 @@ def test_default_finds_aflw_faces(shared_dir, default_detector):
 def test_default_finds_300w_faces_and_calibrated_crop_matches(shared_dir, default_detector):
     folder = shared_dir / "data" / "300w-subset" / "train"
     for path in sorted(folder.glob("afw_*.jpg"))[:4]:
-        lines = path.with_suffix(".pts").read_text().splitlines()
-        points = np.array([[float(v) for v in line.split()] for line in lines[3:71]]) - 1.0
+        points = read_pts(path.with_suffix(".pts")).astype(np.float64)
         image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         found = default_detector.detect(image)
         gt = _gt_box(points)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from parface_sdk.geometry import read_pts
+
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("PARFACE_SHARED", REPO.parent / "shared"))
@@ -43,16 +45,10 @@ CASES = [  # (case name, use the detector, refine)
 ]
 
 
-def read_pts(path: Path) -> np.ndarray:
-    lines = path.read_text().splitlines()
-    start = lines.index("{") + 1
-    return np.array([[float(v) for v in line.split()] for line in lines[start : lines.index("}", start)]]) - 1
-
-
 def face_box(root: str, pts: str | None) -> list[float]:
     if pts is None:
         return ASTRONAUT_BOX
-    points = read_pts(SHARED / pts)
+    points = read_pts(SHARED / pts).astype(np.float64)
     return [float(v) for v in (*points.min(0), *points.max(0))]
 
 
