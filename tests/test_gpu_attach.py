@@ -61,4 +61,39 @@ def test_the_real_cpu_build_refuses_cuda(tiny_onnx):
 def test_missing_libraries_probes_the_loader():
     assert ort_session.missing_libraries("CPUExecutionProvider") == []
     missing = ort_session.missing_libraries("TensorrtExecutionProvider")
-    assert set(missing) <= {"libnvinfer.so.10", "libnvinfer_plugin.so.10", "libnvonnxparser.so.10"}
+    assert set(missing) <= set(ort_session.provider_libraries("TensorrtExecutionProvider"))
+
+
+@pytest.mark.parametrize(
+    ("version", "cudart", "cufft"),
+    [
+        ("1.27.0", "libcudart.so.13", "libcufft.so.12"),  # the [gpu] extra's CUDA 13 line
+        ("1.31.2", "libcudart.so.13", "libcufft.so.12"),
+        ("1.22.0", "libcudart.so.12", "libcufft.so.11"),
+        ("1.18.1", "libcudart.so.11.0", "libcufft.so.10"),
+    ],
+)
+def test_libraries_follow_the_installed_onnxruntime(monkeypatch, version, cudart, cufft):
+    """The CUDA libraries probed are those of the onnxruntime-gpu build that is installed."""
+    monkeypatch.setattr(ort_session.metadata, "version", lambda name: version)
+    cuda = ort_session.provider_libraries("CUDAExecutionProvider")
+    assert cudart in cuda and cufft in cuda and "libcuda.so.1" in cuda
+    tensorrt = ort_session.provider_libraries("TensorrtExecutionProvider")
+    assert "libnvinfer.so.10" in tensorrt and cudart in tensorrt
+    probed = []
+
+    def fake_cdll(name):
+        probed.append(name)
+        raise OSError(name)
+
+    monkeypatch.setattr("ctypes.CDLL", fake_cdll)
+    assert ort_session.missing_libraries("CUDAExecutionProvider") == probed == list(cuda)
+
+
+def test_error_names_the_cuda_line_of_the_installed_onnxruntime(monkeypatch, tiny_onnx):
+    fake = _fake_onnxruntime(["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(ort_session, "import_onnxruntime", lambda: fake)
+    monkeypatch.setattr(ort_session.metadata, "version", lambda name: "1.28.0")
+    monkeypatch.setattr("ctypes.CDLL", lambda name: (_ for _ in ()).throw(OSError(name)))
+    with pytest.raises(BackendUnavailableError, match=r"libcudart\.so\.13.*CUDA 13 / cuDNN 9.*1\.28\.0"):
+        ort_session.make_session(tiny_onnx, device="cuda")

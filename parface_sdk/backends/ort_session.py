@@ -62,31 +62,73 @@ def providers_for(device: str) -> list[str]:
     return [provider for provider in wanted if provider in available]
 
 
-# The shared libraries each GPU provider loads at session creation (CUDA 12 builds of onnxruntime-gpu).
-_PROVIDER_LIBRARIES = {
-    "CUDAExecutionProvider": (
-        "libcudart.so.12",
-        "libcublas.so.12",
-        "libcublasLt.so.12",
-        "libcufft.so.11",
-        "libcudnn.so.9",
-        "libcuda.so.1",
-    ),
-    "TensorrtExecutionProvider": ("libnvinfer.so.10", "libnvinfer_plugin.so.10", "libnvonnxparser.so.10"),
+# The CUDA major version each onnxruntime-gpu line is built for, newest first: (from version, CUDA).
+# 1.19-1.26 are CUDA 12 builds (earlier default wheels were CUDA 11.8); 1.27+ (the [gpu] extra's
+# pin) are CUDA 13 builds.
+_CUDA_BY_ORT = ((1, 27, 13), (1, 19, 12), (0, 0, 11))
+# The shared libraries the CUDA provider loads at session creation, per CUDA major version
+# (cuFFT's soname runs one behind the toolkit: CUDA 13 ships libcufft.so.12).
+_CUDA_LIBRARIES = {
+    13: ("libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcufft.so.12", "libcudnn.so.9"),
+    12: ("libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libcufft.so.11", "libcudnn.so.9"),
+    11: ("libcudart.so.11.0", "libcublas.so.11", "libcublasLt.so.11", "libcufft.so.10", "libcudnn.so.8"),
 }
+_TENSORRT_LIBRARIES = ("libnvinfer.so.10", "libnvinfer_plugin.so.10", "libnvonnxparser.so.10")
 
 
-def missing_libraries(provider: str) -> list[str]:
+def onnxruntime_version() -> str | None:
+    """The installed onnxruntime-gpu version (else onnxruntime's), without importing it."""
+    for distribution in ("onnxruntime-gpu", "onnxruntime"):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def cuda_major(version: str | None) -> int:
+    """The CUDA major version an onnxruntime-gpu ``version`` is built for (the [gpu] pin's, 13, when
+    the version is unknown or unreadable)."""
+    try:
+        major, minor = (int(part) for part in (version or "").split(".")[:2])
+    except ValueError:
+        return 13
+    return next(
+        cuda
+        for start_major, start_minor, cuda in _CUDA_BY_ORT
+        if (major, minor) >= (start_major, start_minor)
+    )
+
+
+def provider_libraries(provider: str, version: str | None = None) -> tuple[str, ...]:
+    """The shared libraries ``provider`` loads at session creation, for onnxruntime ``version``
+    (default: the installed one). The TensorRT provider loads the CUDA ones too."""
+    if provider not in ("CUDAExecutionProvider", "TensorrtExecutionProvider"):
+        return ()
+    cuda = _CUDA_LIBRARIES[cuda_major(version or onnxruntime_version())] + ("libcuda.so.1",)
+    return cuda + _TENSORRT_LIBRARIES if provider == "TensorrtExecutionProvider" else cuda
+
+
+def missing_libraries(provider: str, version: str | None = None) -> list[str]:
     """The shared libraries ``provider`` needs that the dynamic loader cannot find here."""
     import ctypes
 
     missing = []
-    for library in _PROVIDER_LIBRARIES.get(provider, ()):
+    for library in provider_libraries(provider, version):
         try:
             ctypes.CDLL(library)
         except OSError:
             missing.append(library)
     return missing
+
+
+def _toolkit(device: str, version: str | None) -> str:
+    """``CUDA 13 / cuDNN 9 libraries onnxruntime-gpu 1.27.0 needs``, and so on."""
+    cuda = cuda_major(version)
+    names = f"CUDA {cuda} / cuDNN {9 if cuda >= 12 else 8}" + (
+        " / TensorRT 10" if device == "tensorrt" else ""
+    )
+    return f"{names} libraries onnxruntime-gpu{' ' + version if version else ''} needs"
 
 
 def check_attached(session: Any, device: str, path: Path) -> None:
@@ -109,8 +151,8 @@ def check_attached(session: Any, device: str, path: Path) -> None:
     )
     raise BackendUnavailableError(
         f"{path}: device {device!r} asked for {wanted}, but the session attached only {attached} "
-        f"({reason}). Install the CUDA 12 / cuDNN 9{' / TensorRT 10' if device == 'tensorrt' else ''} "
-        "libraries onnxruntime-gpu needs (pip install 'parface-sdk[gpu]'), or use device='cpu'"
+        f"({reason}). Install the {_toolkit(device, onnxruntime_version())} "
+        "(pip install 'parface-sdk[gpu]'), or use device='cpu'"
     )
 
 
