@@ -81,20 +81,25 @@ def _engines(variant: str, device: str, workdir: Path, quick: bool):
     import onnxruntime
 
     providers = onnxruntime.get_available_providers()
-    wanted = [
-        ("ort-cuda", "onnxruntime", "CUDAExecutionProvider"),
-        ("ort-tensorrt", "onnxruntime-tensorrt", "TensorrtExecutionProvider"),
+    wanted = [  # (label, backend, provider, precision): TensorRT in fp16, as it is deployed
+        ("ort-cuda", "onnxruntime", "CUDAExecutionProvider", "fp32"),
+        ("ort-tensorrt", "onnxruntime-tensorrt", "TensorrtExecutionProvider", "fp16"),
     ]
-    if device != "cuda" or not any(p in providers for _, _, p in wanted):
+    if device != "cuda" or not any(p in providers for _, _, p, _ in wanted):
         return
     from export.onnx_export import export_onnx
 
     path = export_onnx(net, workdir / f"{variant}.onnx")
     from parface_sdk.backends import create_backend
 
-    for label, backend_name, provider in wanted:
+    for label, backend_name, provider, precision in wanted:
         if provider in providers:
-            yield label, lambda b=backend_name: create_backend(path, backend=b, device="cuda")
+            yield (
+                label,
+                lambda b=backend_name, p=precision: create_backend(
+                    path, backend=b, device="cuda", precision=p
+                ),
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

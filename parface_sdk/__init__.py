@@ -20,6 +20,7 @@ from parface_sdk.errors import (
     ModelLoadError,
     ModelNotFoundError,
     ParfaceError,
+    UnsupportedPrecisionError,
     UnsupportedShapeError,
     VideoError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelSpec",
     "ParfaceError",
+    "UnsupportedPrecisionError",
     "UnsupportedShapeError",
     "VideoError",
     "__version__",

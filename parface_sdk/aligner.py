@@ -35,10 +35,14 @@ class Aligner:
         if model is None:
             from parface_sdk.models import default_model_path
 
-            model = default_model_path("torch" if backend == "torch" else "onnxruntime")
+            model = default_model_path("torch" if backend in ("torch", "torch-frame") else "onnxruntime")
         self.model_path = Path(model)
         self.backend = create_backend(
-            self.model_path, backend=backend, device=self.options.device, threads=self.options.threads
+            self.model_path,
+            backend=backend,
+            device=self.options.device,
+            threads=self.options.threads,
+            precision=self.options.precision,
         )
         self.spec = self.backend.spec
         self._detector = None

@@ -15,6 +15,10 @@ class InvalidOptionError(ParfaceError, ValueError):
     """An option or argument has a value outside the accepted set (a colour order, a detector name)."""
 
 
+class UnsupportedPrecisionError(InvalidOptionError):
+    """The backend cannot run the network in the requested ``precision`` (raised at creation)."""
+
+
 class AlignerClosedError(ParfaceError, RuntimeError):
     """The Aligner was used after ``close()`` (or after its ``with`` block ended)."""
 

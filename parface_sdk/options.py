@@ -12,7 +12,8 @@ class AlignerOptions(BaseModel):
     """How an :class:`~parface_sdk.Aligner` runs. Frozen; unknown fields are rejected.
 
     - ``backend``: which runtime: ``auto`` (read from the model file), ``onnxruntime``,
-      ``onnxruntime-tensorrt`` (onnxruntime's TensorRT provider), ``torch`` or ``tensorrt`` (engine).
+      ``onnxruntime-tensorrt`` (onnxruntime's TensorRT provider), ``torch``, ``torch-frame`` (torch
+      with the crop on the device; what ``torch`` picks on ``cuda``) or ``tensorrt`` (engine).
     - ``device``: where it runs: ``cpu`` or ``cuda``. A GPU that does not attach is an error,
       never a silent CPU run. (``tensorrt`` is the pre-0.2 spelling of
       ``backend="onnxruntime-tensorrt", device="cuda"``.)
@@ -23,11 +24,18 @@ class AlignerOptions(BaseModel):
       cost; on the shipped model it lowers the NME on 300-W train faces from 14.29 % to 13.92 %
       (``benchmarks/refine_effect.py``).
     - ``batch_size``: faces per network call in ``align_batch``.
+    - ``precision``: the network's arithmetic: ``fp32`` (default), ``fp16`` or ``bf16``. The torch
+      backends run ``fp16`` / ``bf16`` under autocast; onnxruntime's TensorRT provider honours
+      ``fp16``. A backend that cannot honour the request (onnxruntime's CPU and CUDA providers run
+      the graph as exported; a TensorRT engine as built) raises
+      :class:`~parface_sdk.errors.UnsupportedPrecisionError` at creation.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    backend: Literal["auto", "onnxruntime", "onnxruntime-tensorrt", "torch", "tensorrt"] = "auto"
+    backend: Literal["auto", "onnxruntime", "onnxruntime-tensorrt", "torch", "torch-frame", "tensorrt"] = (
+        "auto"
+    )
     device: Literal["cpu", "cuda", "tensorrt"] = "cpu"
     detector: str = "auto"
     detector_model: Path | None = None
@@ -36,6 +44,7 @@ class AlignerOptions(BaseModel):
     refine: bool = True
     batch_size: int = Field(default=16, ge=1)
     threads: int | None = Field(default=None, ge=1)
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
 
     @field_validator("detector")
     @classmethod

@@ -14,7 +14,7 @@ import importlib
 from pathlib import Path
 
 from parface_sdk.backends.base import LandmarkBackend
-from parface_sdk.errors import ModelLoadError
+from parface_sdk.errors import ModelLoadError, UnsupportedPrecisionError
 
 # name -> (module, class, the extra that installs its runtime)
 _REGISTRY: dict[str, tuple[str, str, str]] = {
@@ -38,6 +38,14 @@ def available_backends() -> list[str]:
 
 
 DEVICES = ("cpu", "cuda")
+PRECISIONS = ("fp32", "fp16", "bf16")
+# The reduced precisions each runtime can be asked for (fp32 is always accepted: the graph as
+# exported, the engine as built). onnxruntime's CPU and CUDA providers run the graph's own types.
+_REDUCED_PRECISIONS = {
+    "torch": ("fp16", "bf16"),  # autocast
+    "torch-frame": ("fp16", "bf16"),
+    "onnxruntime-tensorrt": ("fp16",),  # the provider's trt_fp16_enable
+}
 
 
 def _sniff(path: Path) -> str | None:
@@ -88,21 +96,48 @@ def resolve(backend: str, device: str) -> tuple[str, str]:
     return backend, device
 
 
+def check_precision(name: str, device: str, precision: str) -> None:
+    """Raise :class:`UnsupportedPrecisionError` when runtime ``name`` cannot run in ``precision``."""
+    if precision not in PRECISIONS:
+        raise UnsupportedPrecisionError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
+    if precision == "fp32" or precision in _REDUCED_PRECISIONS.get(name, ()):
+        return
+    fixes = {
+        "onnxruntime": "onnxruntime runs the ONNX graph in the types it was exported with: use "
+        "precision='fp32' (or `parface export onnx --fp16` for a float16 graph), backend='torch' "
+        "for fp16/bf16, or backend='onnxruntime-tensorrt' on a GPU for fp16",
+        "onnxruntime-tensorrt": "onnxruntime's TensorRT provider runs fp32 or fp16; use one of those",
+        "tensorrt": "a TensorRT engine runs in the precision it was built with (`parface export "
+        "tensorrt`, FP16 unless --fp32); leave precision='fp32' to run it as built",
+    }
+    raise UnsupportedPrecisionError(
+        f"backend {name!r} on {device!r} cannot run in {precision}: {fixes.get(name, 'use fp32')}"
+    )
+
+
 def create_backend(
-    model_path: str | Path, backend: str = "auto", device: str = "cpu", **options
+    model_path: str | Path,
+    backend: str = "auto",
+    device: str = "cpu",
+    precision: str = "fp32",
+    **options,
 ) -> LandmarkBackend:
     """Open ``model_path`` with the named runtime on ``device``.
 
     ``backend="auto"`` reads the runtime from the file's content (suffix as a fallback); the
     model's spec then picks the crop-graph or frame-graph path. Both serve
-    :meth:`LandmarkBackend.infer`.
+    :meth:`LandmarkBackend.infer`. ``precision`` (``fp32``, ``fp16``, ``bf16``) is checked against
+    the runtime before anything loads: :class:`UnsupportedPrecisionError` when it cannot honour it.
     """
     backend, device = resolve(backend, device)
     name = backend_for_path(model_path) if backend == "auto" else backend
     if name == "torch" and device == "cuda":
         name = "torch-frame"  # on a GPU the crop runs on the device too
+    check_precision(name, device, precision)
     module_name, factory_name, _extra = _REGISTRY[name]
     factory = getattr(importlib.import_module(module_name), factory_name)
+    if name in _REDUCED_PRECISIONS:
+        options["precision"] = precision
     if name == "onnxruntime-tensorrt":
         return factory(model_path, device="tensorrt", **options)  # the provider set's name
     return factory(model_path, device=device, **options)
@@ -111,8 +146,10 @@ def create_backend(
 __all__ = [
     "DEVICES",
     "LandmarkBackend",
+    "PRECISIONS",
     "available_backends",
     "backend_for_path",
+    "check_precision",
     "create_backend",
     "resolve",
 ]

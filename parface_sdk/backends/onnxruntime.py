@@ -62,9 +62,12 @@ class OnnxRuntimeBackend(CropGraphAdapter):
         self.session = None
 
 
-def open_onnx(model_path: str | Path, device: str = "cpu", threads: int | None = None):
-    """The backend an ONNX model's spec asks for: crop graphs here, frame graphs natively."""
-    session = make_session(model_path, device=device, threads=threads)
+def open_onnx(
+    model_path: str | Path, device: str = "cpu", threads: int | None = None, precision: str = "fp32"
+):
+    """The backend an ONNX model's spec asks for: crop graphs here, frame graphs natively.
+    ``precision`` reaches the TensorRT provider (``device="tensorrt"``) only."""
+    session = make_session(model_path, device=device, threads=threads, precision=precision)
     if read_onnx_spec(session, str(model_path)).graph == "frame":
         from parface_sdk.backends.frame_onnxruntime import FrameOnnxRuntimeBackend
 

@@ -156,18 +156,20 @@ def check_attached(session: Any, device: str, path: Path) -> None:
     )
 
 
-def provider_options(provider: str) -> dict[str, str]:
-    """Options for the GPU providers: TensorRT in FP16 with its engines and timings cached on disk.
+def provider_options(provider: str, precision: str = "fp32") -> dict[str, str]:
+    """Options for the GPU providers: TensorRT in ``precision`` (fp32 or fp16) with its engines and
+    timings cached on disk.
 
     The first session on a model builds TensorRT engines (minutes); the cache makes later ones
-    start in seconds. ``PARFACE_CACHE`` moves the cache (default ``~/.cache/parface``) and
-    ``PARFACE_TRT_FP16=0`` keeps TensorRT in FP32.
+    start in seconds. ``PARFACE_CACHE`` moves the cache (default ``~/.cache/parface``);
+    ``PARFACE_TRT_FP16=0`` keeps TensorRT in FP32 even when fp16 is asked for.
     """
     if provider == "TensorrtExecutionProvider":
         root = os.environ.get("PARFACE_CACHE", os.path.expanduser("~/.cache/parface"))
         cache = os.path.join(root, "ort-tensorrt")
+        fp16 = precision == "fp16" and os.environ.get("PARFACE_TRT_FP16") != "0"
         return {
-            "trt_fp16_enable": "False" if os.environ.get("PARFACE_TRT_FP16") == "0" else "True",
+            "trt_fp16_enable": str(fp16),
             "trt_engine_cache_enable": "True",
             "trt_engine_cache_path": cache,
             "trt_timing_cache_enable": "True",
@@ -179,8 +181,11 @@ def provider_options(provider: str) -> dict[str, str]:
     return {}
 
 
-def make_session(path: str | Path, device: str = "cpu", threads: int | None = None) -> Any:
-    """An InferenceSession on ``path``; load failures become :class:`ModelLoadError`."""
+def make_session(
+    path: str | Path, device: str = "cpu", threads: int | None = None, precision: str = "fp32"
+) -> Any:
+    """An InferenceSession on ``path``; load failures become :class:`ModelLoadError`.
+    ``precision`` sets the TensorRT provider's arithmetic (the other providers run the graph's)."""
     onnxruntime = import_onnxruntime()
     path = Path(path)
     if not path.is_file():
@@ -192,7 +197,7 @@ def make_session(path: str | Path, device: str = "cpu", threads: int | None = No
     # The pipeline runs several sessions in turn (detector, landmarks): a pool that spins after
     # its run steals the cores the next session needs.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    providers = [(name, provider_options(name)) for name in providers_for(device)]
+    providers = [(name, provider_options(name, precision)) for name in providers_for(device)]
     try:
         session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files

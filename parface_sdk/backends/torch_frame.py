@@ -16,7 +16,7 @@ import numpy as np
 
 from parface_sdk.backends.adapter import check_faces, empty_output
 from parface_sdk.backends.torch import _import_torch
-from parface_sdk.errors import BackendUnavailableError
+from parface_sdk.errors import BackendUnavailableError, UnsupportedPrecisionError
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 
@@ -34,7 +34,9 @@ class TorchFrameBackend:
     ):
         torch = _import_torch()
         if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
+            raise UnsupportedPrecisionError(
+                f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}"
+            )
         if threads:
             torch.set_num_threads(threads)
         if device == "cuda" and not torch.cuda.is_available():
