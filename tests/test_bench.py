@@ -100,3 +100,24 @@ def test_frame_graph_scenario(tmp_path):
     assert report.scenario["graph"] == "frame" and report.aligner["count"] == 4
     assert {"detect", "network", "results", "end_to_end"} == set(report.stages)
     assert main(["--engine", "torch", "--graph", "frame", *FAST]) == 2
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_torch_frame_engine_times_the_aligners_pipeline(tmp_path, precision):
+    """--engine torch-frame: the device-crop backend the Aligner runs for torch on cuda, timed per
+    stage through the Aligner's pipeline, in the precision asked for."""
+    pytest.importorskip("torch", reason="the torch-frame engine needs torch")
+    out = tmp_path / "torch-frame.json"
+    args = ["--engine", "torch-frame", "--device", "cpu", "--precision", precision, "--no-peak"]
+    assert main([*args, "--json", str(out), *FAST]) == 0
+    report = BenchReport.model_validate_json(out.read_text())
+    assert report.scenario["engine"] == "torch-frame" and report.scenario["precision"] == precision
+    assert {"detect", "crop", "network", "decode", "results", "end_to_end", "depth"} <= set(report.stages)
+    assert report.aligner["count"] == 4 and report.aligner["refine"] is True
+    check = report.aligner["stages"]
+    assert 0.5 < check["stages_sum_ms"] / check["aligner_ms"] < 2.0
+
+
+def test_precision_a_runtime_cannot_honour_is_refused(capsys):
+    assert main(["--engine", "ort", "--precision", "fp16", *FAST]) == 2
+    assert "cannot run in fp16" in capsys.readouterr().err

@@ -10,6 +10,7 @@ Picked by ``backend="torch", device="cuda"``; ``backend="torch-frame"`` runs it 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -93,12 +94,26 @@ class TorchFrameBackend:
         )
         return sampled.reshape(3, -1, size, size).transpose(0, 1), inverse
 
+    def _lap(self, timings, name: str, began: float) -> float:
+        """Add the seconds since ``began`` to ``timings[name]`` (waiting for the GPU only when timed)."""
+        if timings is None:
+            return began
+        if self._device.type == "cuda":
+            self._torch.cuda.synchronize()
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - began
+        return now
+
     def infer(self, images, transforms, image_index=None, batch_size: int = 64, timings=None):
-        """Landmarks (K, N, 3) image px and confidence (K, N) for the faces of ``images``."""
+        """Landmarks (K, N, 3) image px and confidence (K, N) for the faces of ``images``.
+
+        ``timings``, when given, accumulates seconds per sub-stage as the crop-graph adapter does:
+        ``crop`` (upload and ``grid_sample``), ``network``, ``decode`` (map back, copy to the host)."""
         transforms, image_index = check_faces(images, transforms, image_index)
         if not len(transforms):
             return empty_output(self.spec)
         torch = self._torch
+        began = time.perf_counter()
         order = np.argsort(image_index, kind="stable")
         affines = torch.from_numpy(transforms[order].astype(np.float32)).to(self._device)
         crops, inverses = [], []
@@ -109,6 +124,7 @@ class TorchFrameBackend:
                 crops.append(cropped)
                 inverses.append(inverse)
             crops, inverse = torch.cat(crops), torch.cat(inverses)
+            began = self._lap(timings, "crop", began)
             points, scores = [], []
             dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
             for start in range(0, len(crops), max(1, batch_size)):
@@ -118,6 +134,7 @@ class TorchFrameBackend:
                 points.append(landmarks.float())
                 scores.append(confidence.float())
             landmarks, confidence = torch.cat(points), torch.cat(scores)
+            began = self._lap(timings, "network", began)
             xy = landmarks[:, :, :2] @ inverse[:, :, :2].transpose(1, 2) + inverse[:, :, 2].unsqueeze(1)
             scale = torch.sqrt(torch.abs(torch.linalg.det(affines[:, :, :2])))
             image_points = torch.cat([xy, landmarks[:, :, 2:] / scale.view(-1, 1, 1)], 2)
@@ -125,6 +142,7 @@ class TorchFrameBackend:
         result_points = np.empty_like(out_points)
         result_confidence = np.empty_like(out_confidence)
         result_points[order], result_confidence[order] = out_points, out_confidence
+        self._lap(timings, "decode", began)
         return result_points.astype(np.float32), result_confidence.astype(np.float32)
 
     def warmup(self, batch_size: int = 1) -> None:

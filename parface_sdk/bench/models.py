@@ -16,7 +16,9 @@ from parface_sdk.errors import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
 
-ENGINES = ("torch", "ort", "trt")
+ENGINES = ("torch", "torch-frame", "ort", "trt")
+# The Aligner's backend name for each engine (the Aligner is timed on the same runtime).
+ENGINE_BACKENDS = {"torch": "torch", "torch-frame": "torch-frame", "ort": "onnxruntime", "trt": "tensorrt"}
 SEEDED_LABEL = "seeded, untrained"
 
 
@@ -72,26 +74,37 @@ def load_model(
     threads: int | None,
     workdir: Path,
     graph: str = "crop",
+    precision: str = "fp32",
 ) -> BenchModel:
-    """Open the backend for ``engine`` (torch, ort, trt); raises BackendUnavailableError if it cannot run.
+    """Open the backend for ``engine`` (torch, torch-frame, ort, trt); raises BackendUnavailableError
+    if it cannot run, UnsupportedPrecisionError if it cannot run in ``precision``.
 
     ``graph="frame"`` (ort, trt) benchmarks the frame graph: crop, network and map back in one call.
+    ``torch-frame`` crops on the device (the path ``Aligner`` takes for torch on ``cuda``).
     """
-    if graph == "frame" and engine == "torch":
+    from parface_sdk.backends import check_precision
+
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
+    if graph == "frame" and engine in ("torch", "torch-frame"):
         raise ValueError("the frame graph is an exported graph: use --engine ort or trt")
+    check_precision(ENGINE_BACKENDS[engine], device, precision)
     label = SEEDED_LABEL if model is None else Path(model).name
-    if engine == "torch":
-        from parface_sdk.backends.torch import TorchBackend
+    if engine in ("torch", "torch-frame"):
+        if engine == "torch":
+            from parface_sdk.backends.torch import TorchBackend as backend_class
+        else:
+            from parface_sdk.backends.torch_frame import TorchFrameBackend as backend_class
 
         if model is None:
             from parface_sdk.nn.checkpoint import save_checkpoint
 
             net = _seeded(variant)
             path = save_checkpoint(net, workdir / f"seeded-{variant}.safetensors")
-            backend = TorchBackend.from_module(net, device=device)
+            backend = backend_class.from_module(net, device=device, precision=precision)
         else:
             path = Path(model)
-            backend = TorchBackend(path, device=device, threads=threads)
+            backend = backend_class(path, device=device, threads=threads, precision=precision)
         return BenchModel(backend, path, label, net=backend.net)
     if engine == "ort":
         from parface_sdk.backends.frame_onnxruntime import FrameOnnxRuntimeBackend

@@ -41,6 +41,7 @@ class BenchConfig:
     image: Path | None = None
     detector: str = "auto"
     graph: str = "crop"
+    precision: str = "fp32"
     aligner: bool = True
     refine: bool = AlignerOptions().refine
     score_threshold: float = AlignerOptions().score_threshold
@@ -111,14 +112,16 @@ def _time_pipeline(config: BenchConfig, model, detector, image: np.ndarray, note
 
 
 def _time_depth_split(config: BenchConfig, net, batch: np.ndarray) -> dict[str, StageStats]:
-    """Encoder+decoder heatmaps and the depth head as separate timed calls (torch engine only)."""
+    """Encoder+decoder heatmaps and the depth head as separate timed calls (torch engines only),
+    in the benchmark's precision."""
     import torch
 
     device = next(net.parameters()).device
     crops = torch.from_numpy(batch).to(device)
     encode, depth = [], []
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    with torch.inference_mode():
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(config.precision)
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
         for index in range(config.warmup + config.frames):
             start = time.perf_counter()
             z, heatmaps = net.heatmaps(crops)
@@ -136,9 +139,10 @@ def _time_depth_split(config: BenchConfig, net, batch: np.ndarray) -> dict[str, 
 def _time_aligner(config: BenchConfig, model_path: Path, image: np.ndarray) -> dict[str, Any]:
     """``Aligner.align`` on the frame as shipped (refine on), and with one pass (refine off)."""
     from parface_sdk.aligner import Aligner
+    from parface_sdk.bench.models import ENGINE_BACKENDS
     from parface_sdk.options import AlignerOptions
 
-    backend = {"torch": "torch", "ort": "onnxruntime", "trt": "tensorrt"}[config.engine]
+    backend = ENGINE_BACKENDS[config.engine]
     results: dict[bool, tuple[StageStats, int]] = {}
     for refine in (config.refine, not config.refine):
         options = AlignerOptions(
@@ -147,6 +151,7 @@ def _time_aligner(config: BenchConfig, model_path: Path, image: np.ndarray) -> d
             detector=config.detector,
             threads=config.threads,
             refine=refine,
+            precision=config.precision,
         )
         times, faces = [], 0
         with Aligner(model_path, options) as aligner:
@@ -212,6 +217,7 @@ def run_benchmark(config: BenchConfig, image: np.ndarray, image_label: str) -> B
             config.threads,
             Path(workdir),
             config.graph,
+            config.precision,
         )
         spec = model.backend.spec
         detector = None
@@ -268,6 +274,7 @@ def run_benchmark(config: BenchConfig, image: np.ndarray, image_label: str) -> B
         "threads": config.threads,
         "detector": config.detector,
         "graph": spec.graph,
+        "precision": config.precision,
         "image": image_label,
         "image_size": [int(image.shape[1]), int(image.shape[0])],
         "model": str(config.model) if config.model else None,

@@ -3,11 +3,13 @@
     parface-bench --engine ort --variant light --batch 8 --json report.json
     parface-bench --engine torch --variant paper --frames 100
     parface-bench --engine trt --device cuda --model model.engine
+    parface-bench --engine torch-frame --device cuda --precision fp16 --batch 64
 
 Without --model the variant is benchmarked with seeded, untrained weights (speed does not depend
 on them; the report says so). Stages: detect (the default detector on a 640x480 frame), crop,
-network, decode, and depth (inside the network graph; the torch engine times it separately),
-then end to end; plus ``Aligner.align`` on the same frame.
+network, decode, and depth (inside the network graph; the torch engines time it separately),
+then end to end; plus ``Aligner.align`` on the same frame. ``torch-frame`` is torch with the crop on
+the device (what the Aligner runs for torch on cuda).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--engine", choices=ENGINES, default="ort", help="runtime (default ort)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "fp16", "bf16"],
+        default="fp32",
+        help="network arithmetic (fp16/bf16: torch engines; fp16 is also onnxruntime-tensorrt's)",
+    )
     parser.add_argument("--batch", type=int, default=1, help="faces per network call (default 1)")
     parser.add_argument(
         "--variant", default="light", help="model variant without --model: light, paper, tiny"
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         image=args.image,
         detector=args.detector,
         graph=args.graph,
+        precision=args.precision,
         aligner=not args.no_aligner,
         peak=not args.no_peak,
         progress=not args.quiet,
