@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from palsy_report import render  # benchmarks/, beside this script
 
 from parface_sdk import Aligner
 from parface_sdk.analysis.calibrate import derive_calibration, validation_table
@@ -42,7 +43,7 @@ NULL_KINDS = ("still", "mirrored", "turn")
 
 
 def run_clip(aligner, frames, fps) -> tuple[dict, dict, object]:
-    series = measure_clip(aligner, [(i / fps, f) for i, f in enumerate(frames)], fps=fps)
+    series = measure_clip(aligner, [(i / fps, f) for i, f in enumerate(frames)], fps=fps, color="BGR")
     return change_statistics(series, TASKS), change_statistics(series, []), series
 
 
@@ -74,74 +75,6 @@ def null_clips(aligner, subject, args, seed) -> list[dict]:
     return records
 
 
-def render(report: dict) -> str:
-    cal, fig = report["calibration"], report["derivation"]
-    lines = [
-        f"Measured {report['date']} on model `{cal['model_sha256'][:16]}…` with "
-        f"`{report['command']}` ({report['people']} people of the 300-W and LFPW train splits: "
-        f"{report['people'] // 2} calibrate, {report['people'] // 2} validate; {report['frames']} frames "
-        f"at {report['fps']:g} fps per clip, rest 0-1 s, task 1-2 s; {report['seconds']:.0f} s).",
-        "",
-        "**Null distribution** (faces without palsy; change of right-minus-left height, task vs rest, "
-        "% of inter-ocular distance):",
-        "",
-        "| region | null spread (RMS), with tasks | without tasks | decision threshold, with tasks "
-        "| resting right-minus-left, healthy 5-95 % |",
-        "|---|---|---|---|---|",
-    ]
-    for region, sigma in cal["null_sigma"]["tasks"].items():
-        static = cal["static_range"][region]
-        lines.append(
-            f"| {region} | {sigma:.2f} % | {cal['null_sigma']['auto'][region]:.2f} % | "
-            f"{fig['z_threshold'] * sigma:.2f} % | {static['p5']:+.2f} to {static['p95']:+.2f} % |"
-        )
-    lines += [
-        "",
-        f"Threshold: z = {fig['z_threshold']:.2f} (normal-null {fig['z_normal']:.2f} for a "
-        f"{fig['false_alarm_target']:.1%} false-alarm rate; largest calibration-null z "
-        f"{fig['largest_null_z']:.2f} x margin {fig['margin']}), stored as confidence "
-        f"{cal['confidence_threshold']:.6f}.",
-        "",
-        "**False 'affected side' on held-out faces without palsy:**",
-        "",
-        "| clips | with tasks | without tasks |",
-        "|---|---|---|",
-    ]
-    for kind, counts in report["null_validation"].items():
-        lines.append(f"| {kind} ({counts['clips']}) | {counts['tasks']} | {counts['auto']} |")
-    lines += [
-        "",
-        "**Simulated one-sided droop** (mouth corner or brow lowered during the task; held-out "
-        "people, both sides):",
-        "",
-        "| droop % IOD | clips | right side | wrong side | none | undetermined | Pearson r | "
-        "right side, no tasks |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row, auto in zip(report["validation"]["tasks"], report["validation"]["auto"]):
-        lines.append(
-            f"| {row['percent']} | {row['clips']} | {row['right_side']:.0%} | {row['wrong_side']:.0%} | "
-            f"{row['none']:.0%} | {row['undetermined']:.0%} | {row['pearson_r']:.3f} | "
-            f"{auto['right_side']:.0%} |"
-        )
-    lines += [
-        "",
-        "**Jitter on still clips** (mean frame-to-frame motion of the 68 points, % of the "
-        "inter-ocular distance, 2D; mean / worst clip):",
-        "",
-        "| tracking output | mean | worst |",
-        "|---|---|---|",
-    ]
-    for method, label in (
-        ("none", "raw"),
-        ("one_euro", "One Euro (live)"),
-        ("savgol", "Savitzky-Golay (analysis)"),
-    ):
-        values = report["jitter"][method]
-        lines.append(f"| {label} | {np.mean(values):.2f} | {np.max(values):.2f} |")
-    return "\n".join(lines) + "\n"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for report.json and table.md")
@@ -153,7 +86,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1, 2, 4, 6, 8], help="droops, % IOD")
     parser.add_argument("--no-install", action="store_true", help="do not update the package and docs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--render-only", action="store_true", help="re-render OUT/report.json; measure nothing"
+    )
     args = parser.parse_args()
+    if args.render_only:
+        install_table(render(json.loads((args.out / "report.json").read_text())), args)
+        return
     logging.basicConfig(level=logging.WARNING)
     started = time.time()
     data = args.shared / "data"
@@ -250,16 +189,20 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
-    table = render(report)
-    (args.out / "table.md").write_text(table)
-    print(table)
     if not args.no_install:
         CALIBRATION_PATH.write_text(json.dumps(calibration.to_dict(), indent=1) + "\n")
-        text = DOCS.read_text()
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            DOCS.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
-        print(f"installed {CALIBRATION_PATH} and the docs section of {DOCS}")
+        print(f"installed {CALIBRATION_PATH}")
+    install_table(render(report), args)
+
+
+def install_table(table: str, args: argparse.Namespace) -> None:
+    (args.out / "table.md").write_text(table)
+    print(table)
+    text = DOCS.read_text()
+    if not args.no_install and BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        DOCS.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
+        print(f"updated the calibration section of {DOCS}")
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ def write_video(frames: list[np.ndarray], path: Path) -> Path:
 def say(name: str, summary: dict) -> None:
     decision = summary["asymmetry"]
     print(
-        f"{name}: decision {decision['decision']!r} (confidence {decision['confidence']:.4f}, "
-        f"threshold {decision['confidence_threshold']:.4f})"
+        f"{name}: decision {decision['decision']!r} (strength {decision['strength']:.1f} null spreads, "
+        f"threshold {decision['strength_threshold']:.1f}; confidence {decision['confidence']:.6f})"
     )
     for line in decision["evidence"]:
         print(f"  {line}")
@@ -71,7 +71,7 @@ def main() -> None:
     with Aligner(args.model) as aligner:
         sha = model_sha256(aligner)
         series = measure_clip(aligner, clip)  # the video file, decoded as `parface analyze` does
-        control_series = measure_clip(aligner, control, fps=FPS)
+        control_series = measure_clip(aligner, control, fps=FPS, color="BGR")
 
     overlay_frame = int(1.5 * FPS)  # the middle of the smile
     rgb = cv2.cvtColor(palsy[overlay_frame], cv2.COLOR_BGR2RGB)

@@ -29,7 +29,7 @@ def setup(shared_dir):
 def _decide(aligner, sha, frames):
     from parface_sdk.analysis.pipeline import measure_clip
 
-    series = measure_clip(aligner, [(i / FPS, f) for i, f in enumerate(frames)], fps=FPS)
+    series = measure_clip(aligner, [(i / FPS, f) for i, f in enumerate(frames)], fps=FPS, color="BGR")
     return decide_asymmetry(series, TASKS, model_sha256=sha)
 
 

@@ -15,7 +15,8 @@ observed one under the null (normal, ``k`` tests): ``(2 Phi(z) - 1) ** k``. A si
 when its confidence reaches the calibrated threshold and the other side's does not; when both do,
 the answer is "undetermined"; when neither does, "none" (no asymmetric change detected).
 
-Without task spans, the first second is rest and the extreme (10th or 90th percentile) change over
+Without task spans, the first second is rest and the larger of the 25th and 75th percentile change
+(so at least a quarter of the frames after rest must show it; a short tracking glitch does not) over
 the rest of the recording is used instead, with its own null spread.
 """
 
@@ -170,7 +171,7 @@ def change_statistics(series: MeasureSeries, tasks: list[Task] | None = None, re
             elif by_task:
                 change = float(np.median(values))
             else:
-                low, high = np.percentile(values, [10, 90])
+                low, high = np.percentile(values, [25, 75])
                 change = float(low if abs(low) > abs(high) else high)
             result["changes"].setdefault(span.name, {})[region] = change
     return result
@@ -183,6 +184,8 @@ class AsymmetryDecision:
     decision: str
     confidence: float
     confidence_threshold: float
+    strength: float  # the largest |z|: the change in units of the null spread
+    strength_threshold: float
     side_confidence: dict[str, float]
     mode: str
     tests: list[dict]
@@ -196,6 +199,8 @@ class AsymmetryDecision:
             "decision": self.decision,
             "confidence": self.confidence,
             "confidence_threshold": self.confidence_threshold,
+            "strength": self.strength,
+            "strength_threshold": self.strength_threshold,
             "side_confidence": self.side_confidence,
             "mode": self.mode,
             "tests": self.tests,
@@ -274,6 +279,8 @@ def decide_asymmetry(
         decision,
         max(side_confidence.values()),
         calibration.confidence_threshold,
+        max(strongest.values()),
+        threshold_z,
         side_confidence,
         stats["mode"],
         tests,

@@ -1,0 +1,121 @@
+"""The tables and plain-words conclusions of `benchmarks/palsy_calibration.py`, from its report.json."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def render(report: dict) -> str:
+    cal, fig = report["calibration"], report["derivation"]
+    lines = [
+        f"Measured {report['date']} on model `{cal['model_sha256'][:16]}…` with "
+        f"`{report['command']}` ({report['people']} people of the 300-W and LFPW train splits: "
+        f"{report['people'] // 2} calibrate, {report['people'] // 2} validate; {report['frames']} frames "
+        f"at {report['fps']:g} fps per clip, rest 0-1 s, task 1-2 s; {report['seconds']:.0f} s).",
+        "",
+        "**Null distribution** (faces without palsy; change of right-minus-left height, task vs rest, "
+        "% of inter-ocular distance):",
+        "",
+        "| region | null spread (RMS), with tasks | without tasks | decision threshold, with tasks "
+        "| resting right-minus-left, healthy 5-95 % |",
+        "|---|---|---|---|---|",
+    ]
+    for region, sigma in cal["null_sigma"]["tasks"].items():
+        static = cal["static_range"][region]
+        lines.append(
+            f"| {region} | {sigma:.2f} % | {cal['null_sigma']['auto'][region]:.2f} % | "
+            f"{fig['z_threshold'] * sigma:.2f} % | {static['p5']:+.2f} to {static['p95']:+.2f} % |"
+        )
+    lines += [
+        "",
+        f"Threshold: z = {fig['z_threshold']:.2f} (normal-null {fig['z_normal']:.2f} for a "
+        f"{fig['false_alarm_target']:.1%} false-alarm rate; largest calibration-null z "
+        f"{fig['largest_null_z']:.2f} x margin {fig['margin']}), stored as confidence "
+        f"{cal['confidence_threshold']:.6f}.",
+        "",
+        "**False 'affected side' on held-out faces without palsy:**",
+        "",
+        "| clips | with tasks | without tasks |",
+        "|---|---|---|",
+    ]
+    for kind, counts in report["null_validation"].items():
+        lines.append(f"| {kind} ({counts['clips']}) | {counts['tasks']} | {counts['auto']} |")
+    lines += [
+        "",
+        "**Simulated one-sided droop** (mouth corner or brow lowered during the task; held-out "
+        "people, both sides):",
+        "",
+        "| droop % IOD | clips | right side | wrong side | none | undetermined | Pearson r | "
+        "right side, no tasks |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row, auto in zip(report["validation"]["tasks"], report["validation"]["auto"]):
+        lines.append(
+            f"| {row['percent']} | {row['clips']} | {row['right_side']:.0%} | {row['wrong_side']:.0%} | "
+            f"{row['none']:.0%} | {row['undetermined']:.0%} | {row['pearson_r']:.3f} | "
+            f"{auto['right_side']:.0%} |"
+        )
+    by_region = report.get("validation_by_region", {})
+    if by_region:
+        lines += [
+            "",
+            "Pearson r of measured vs applied change, by region (all sizes): "
+            + ", ".join(
+                f"{region} {rows[-1]['pearson_r']:.3f} (right side {rows[-1]['right_side']:.0%}, wrong side "
+                f"{rows[-1]['wrong_side']:.0%})"
+                for region, rows in by_region.items()
+            )
+            + ".",
+        ]
+    lines += [
+        "",
+        "**Jitter on still clips** (mean frame-to-frame motion of the 68 points, % of the "
+        "inter-ocular distance, 2D; mean / worst clip):",
+        "",
+        "| tracking output | mean | worst |",
+        "|---|---|---|",
+    ]
+    for method, label in (
+        ("none", "raw"),
+        ("one_euro", "One Euro (live)"),
+        ("savgol", "Savitzky-Golay (analysis)"),
+    ):
+        values = report["jitter"][method]
+        lines.append(f"| {label} | {np.mean(values):.2f} | {np.max(values):.2f} |")
+    lines += [
+        "",
+        "**In plain words** (written by the script from the figures above):",
+        "",
+        *conclusions(report),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def conclusions(report: dict) -> list[str]:
+    """The targets of the palsy issue, checked against the measured figures."""
+    table = report["validation"]["tasks"][:-1]
+    false_sides = sum(counts["tasks"] for counts in report["null_validation"].values())
+    false_auto = sum(counts["auto"] for counts in report["null_validation"].values())
+    null_clips = sum(counts["clips"] for counts in report["null_validation"].values())
+    found = [row["percent"] for row in table if row["right_side"] >= 0.95]
+    large = [row for row in table if row["percent"] >= 4]
+    worst_wrong = max(row["wrong_side"] for row in table)
+    r = report["validation"]["tasks"][-1]["pearson_r"]
+    jitter = float(np.mean(report["jitter"]["none"]))
+    verdict = {True: "met", False: "NOT met"}
+    return [
+        f"- Faces without palsy: {false_sides} false 'affected side' with task spans and {false_auto} "
+        f"without, in {null_clips} held-out clips (target 0): {verdict[false_sides + false_auto == 0]}.",
+        f"- Droops of 4 % IOD or more found on the right side in "
+        f"{min((row['right_side'] for row in large), default=0):.0%} of clips or more (target 95 %): "
+        f"{verdict[bool(large) and all(row['right_side'] >= 0.95 for row in large)]}"
+        + (
+            f"; the smallest size found 95 % of the time is {min(found)} % IOD."
+            if found
+            else "; no size tested is found 95 % of the time: this model cannot see such droops."
+        ),
+        f"- Wrong side at any size: at most {worst_wrong:.0%} (target 2 %): {verdict[worst_wrong <= 0.02]}.",
+        f"- Measured vs applied change, Pearson r = {r:.3f} (target 0.9): {verdict[r >= 0.9]}.",
+        f"- Raw jitter on still clips: {jitter:.2f} % IOD frame to frame (goal 1 %): "
+        f"{verdict[jitter <= 1.0]}.",
+    ]
