@@ -37,12 +37,12 @@ def still_clip(image: np.ndarray, seed: int = 0) -> list[np.ndarray]:
 
 def model_landmarks(model: str, shared: Path) -> np.ndarray:
     from parface_sdk import Aligner
+    from parface_sdk.geometry import read_pts
     from parface_sdk.video import track
 
     folder = shared / "data" / "300w-subset" / "test"
     pts = sorted(folder.glob("*.pts"))[0]
-    lines = pts.read_text().splitlines()
-    points = np.array([[float(v) for v in line.split()] for line in lines[3:71]]) - 1.0
+    points = read_pts(pts).astype(np.float64)
     box = (*points.min(axis=0), *points.max(axis=0))
     with Aligner(model) as aligner:
         tracked = list(
@@ -50,6 +50,7 @@ def model_landmarks(model: str, shared: Path) -> np.ndarray:
                 aligner,
                 still_clip(cv2.imread(str(pts.with_suffix(".jpg")))),
                 box=box,
+                color="BGR",  # cv2.imread frames
                 smoothing="none",
                 fps=FPS,
                 min_confidence=0.0,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from parface_sdk.errors import VideoError
 from parface_sdk.geometry import box_iou, landmark_box
@@ -48,7 +48,11 @@ class TrackOptions(BaseModel):
       the crop position biases the landmarks, by up to about 2 px on a 100 px face at 0.05.
     - ``smoothing``: ``one_euro`` (live, causal) or ``none``; parameters as MediaPipe's defaults.
     - ``fps``: frame rate for timestamps when the frames do not carry them.
-    - ``color``: channel order of array frames (video files are always decoded as BGR).
+    - ``color``: channel order of colour array frames, ``"RGB"`` or ``"BGR"`` (any case). As for
+      :meth:`Aligner.align <parface_sdk.Aligner.align>` there is no default: a colour array frame
+      without it is an :class:`~parface_sdk.errors.InvalidOptionError` (a wrong order is a silent
+      ~10 px error). Video files (decoded as BGR internally), image paths and grayscale frames
+      need none.
     - ``box``: a known face box ``[x0, y0, x1, y1]`` used instead of the detector, on the first
       frame and when the face is lost (no periodic re-detection then).
     """
@@ -64,10 +68,15 @@ class TrackOptions(BaseModel):
     beta: float = Field(default=80.0, ge=0)
     d_cutoff: float = Field(default=1.0, gt=0)
     fps: float = Field(default=30.0, gt=0)
-    color: Literal["BGR", "RGB"] = "BGR"
+    color: Literal["BGR", "RGB"] | None = None
     box: tuple[float, float, float, float] | None = None
     max_frames: int | None = Field(default=None, ge=1)
     progress: bool = False
+
+    @field_validator("color", mode="before")
+    @classmethod
+    def _color_any_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -161,8 +170,9 @@ class FaceTracker:
         self._reference = _mean_confidence(found)
         return self._follow(rgb) or found
 
-    def update(self, frame: Any, timestamp: float | None = None) -> TrackedFrame:
-        """Track the face into ``frame`` (an array in ``options.color``, or an image path)."""
+    def update(self, frame: Any, timestamp: float | None = None, color: str | None = None) -> TrackedFrame:
+        """Track the face into ``frame``: an image path, or an array in ``color`` (default
+        ``options.color``; colour arrays need one, grayscale arrays none)."""
         options = self.options
         index = self._index
         if timestamp is None:
@@ -173,7 +183,10 @@ class FaceTracker:
                 "frames must come in time order (call reset() to start over)"
             )
         self._index, self._last_time = index + 1, timestamp
-        rgb = load_image(frame, "BGR" if isinstance(frame, (str, os.PathLike)) else options.color)
+        if isinstance(frame, (str, os.PathLike)):
+            rgb = load_image(frame)  # a file: decoded and turned upright, no order to give
+        else:
+            rgb = load_image(frame, color or options.color)
         due = (
             bool(options.redetect_interval)
             and options.box is None
@@ -214,15 +227,18 @@ def track(
     aligner, frames: Any, options: TrackOptions | None = None, **overrides: Any
 ) -> Iterator[TrackedFrame]:
     """Follow the main face through ``frames`` (see :func:`parface_sdk.video.iter_frames`): a loop
-    over :meth:`FaceTracker.update`, one :class:`TrackedFrame` per frame."""
+    over :meth:`FaceTracker.update`, one :class:`TrackedFrame` per frame. Colour array frames need
+    ``color=``; a video file's frames are decoded as BGR and need nothing."""
+    from pathlib import Path
+
     from parface_sdk.video import iter_frames, video_info
 
     tracker = FaceTracker(aligner, options, **overrides)
     options = tracker.options
+    video_file = isinstance(frames, (str, os.PathLike)) and not Path(frames).is_dir()
+    color = "BGR" if video_file else None  # read_video decodes BGR
     stream: Iterable = iter_frames(frames, options.fps)
     if options.progress:
-        from pathlib import Path
-
         from tqdm import tqdm
 
         total = None
@@ -232,4 +248,4 @@ def track(
     for index, (timestamp, frame) in enumerate(stream):
         if options.max_frames is not None and index >= options.max_frames:
             break
-        yield tracker.update(frame, timestamp)
+        yield tracker.update(frame, timestamp, color)

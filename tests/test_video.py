@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from parface_sdk.analysis import HeadPose, canonical_face
-from parface_sdk.errors import VideoError
+from parface_sdk.errors import InvalidOptionError, VideoError
 from parface_sdk.results import AlignResult, Face
 from parface_sdk.video import (
     CSV_HEADER,
     OverlayWriter,
     TrackOptions,
+    TrackWriter,
     iter_frames,
     read_video,
     track,
@@ -65,7 +66,7 @@ def _frames(count: int) -> list[np.ndarray]:
 
 def test_detector_runs_only_when_needed():
     aligner = FakeAligner(low_confidence={4}, no_face={7})
-    frames = list(track(aligner, _frames(12), redetect_interval=5, smoothing="none"))
+    frames = list(track(aligner, _frames(12), redetect_interval=5, smoothing="none", color="RGB"))
     detected = [frame.index for frame in frames if frame.detected]
     # first frame; low confidence at 4; interval after 4 -> 9; lost at 7 -> 8 detects again
     assert detected == [0, 4, 7, 8]
@@ -77,17 +78,19 @@ def test_detector_runs_only_when_needed():
 
 def test_redetect_interval():
     aligner = FakeAligner()
-    frames = list(track(aligner, _frames(10), redetect_interval=4, smoothing="none"))
+    frames = list(track(aligner, _frames(10), redetect_interval=4, smoothing="none", color="RGB"))
     assert [f.index for f in frames if f.detected] == [0, 4, 8]
-    assert [f.index for f in track(FakeAligner(), _frames(10), redetect_interval=0) if f.detected] == [0]
+    assert [
+        f.index for f in track(FakeAligner(), _frames(10), redetect_interval=0, color="RGB") if f.detected
+    ] == [0]
     # a known box replaces the detector: it is used again only when the face is lost
-    boxed = track(FakeAligner(no_face={5}), _frames(10), redetect_interval=3, box=(0, 0, 10, 10))
+    boxed = track(FakeAligner(no_face={5}), _frames(10), redetect_interval=3, box=(0, 0, 10, 10), color="RGB")
     assert [f.index for f in boxed if f.detected] == [0, 5, 6]
 
 
 def test_timestamps_and_smoothing_options():
     stamped = [(0.5 * index, frame) for index, frame in enumerate(_frames(4))]
-    frames = list(track(FakeAligner(), stamped, TrackOptions(fps=10.0)))
+    frames = list(track(FakeAligner(), stamped, TrackOptions(fps=10.0, color="RGB")))
     assert [f.timestamp for f in frames] == [0.0, 0.5, 1.0, 1.5]
     assert frames[0].landmarks.dtype == np.float32 and frames[0].landmarks.shape == (68, 3)
     assert [t for t, _ in iter_frames(_frames(3), fps=10.0)] == [0.0, 0.1, 0.2]
@@ -96,7 +99,7 @@ def test_timestamps_and_smoothing_options():
 
 
 def test_outputs(tmp_path):
-    frames = list(track(FakeAligner(no_face={2}), _frames(4)))
+    frames = list(track(FakeAligner(no_face={2}), _frames(4), color="RGB"))
     assert write_jsonl(frames, tmp_path / "f.jsonl") == 4
     lines = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
     assert lines[2]["face"] is None and len(lines[1]["landmarks"]) == 68
@@ -104,6 +107,80 @@ def test_outputs(tmp_path):
     rows = list(csv.reader(open(tmp_path / "f.csv")))
     assert rows[0] == CSV_HEADER and len(rows) == 5 and rows[3][3] == "0"
     assert float(rows[1][CSV_HEADER.index("x0")]) == pytest.approx(BASE[0, 0], abs=1e-2)
+
+
+def test_colour_frames_need_an_order_as_for_the_aligner(tmp_path):
+    """No BGR default: a colour array frame without ``color`` is a typed error (as Aligner.align);
+    grayscale frames need none; any case is accepted; a video file needs nothing (decoded BGR)."""
+    assert TrackOptions().color is None
+    with pytest.raises(InvalidOptionError, match="channel order"):
+        next(track(FakeAligner(), _frames(2)))
+    gray = [frame[:, :, 0] for frame in _frames(3)]
+    assert len(list(track(FakeAligner(), gray))) == 3
+    assert TrackOptions(color="rgb").color == "RGB"
+
+    class Recorder(FakeAligner):
+        def align(self, image, boxes=None, color="BGR"):
+            self.seen = image
+            return super().align(image, boxes, color)
+
+    import cv2
+
+    bgr = np.zeros((48, 64, 3), np.uint8)
+    bgr[:, :, 0] = 200  # blue in OpenCV's order
+    clip = tmp_path / "blue.mp4"
+    _write_clip(clip, bgr, 2)
+    recorder = Recorder()
+    assert len(list(track(recorder, clip))) == 2
+    decoded = cv2.cvtColor(next(read_video(clip))[1], cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(recorder.seen, decoded)
+    assert recorder.seen[..., 2].mean() > 150 > recorder.seen[..., 0].mean()  # RGB: blue is last
+
+
+def test_track_writer_writes_every_output(tmp_path):
+    frames = _frames(4)
+    tracked = list(track(FakeAligner(no_face={2}), frames, color="RGB"))
+    paths = {"jsonl": tmp_path / "t.jsonl", "csv": tmp_path / "t.csv", "overlay": tmp_path / "t.mp4"}
+    with TrackWriter(**paths, fps=10.0) as writer:
+        for frame, result in zip(frames, tracked):
+            writer.write(result, frame, color="RGB")
+            assert not any(path.exists() for path in paths.values())  # nothing final until closed
+    assert writer.count == 4
+    assert len(paths["jsonl"].read_text().splitlines()) == 4
+    assert list(csv.reader(open(paths["csv"])))[0] == CSV_HEADER
+    assert video_info(paths["overlay"]).frame_count == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.jsonl", "t.mp4"]
+    with pytest.raises(InvalidOptionError, match="frame"):
+        with TrackWriter(overlay=tmp_path / "o.mp4") as writer:
+            writer.write(tracked[0])
+
+
+@pytest.mark.parametrize("fault", [RuntimeError, KeyboardInterrupt])
+def test_track_writer_leaves_nothing_on_failure(tmp_path, fault):
+    frames = _frames(3)
+    tracked = list(track(FakeAligner(), frames, color="RGB"))
+    with pytest.raises(fault):
+        with TrackWriter(jsonl=tmp_path / "t.jsonl", csv=tmp_path / "t.csv", overlay=tmp_path / "t.mp4") as w:
+            for frame, result in zip(frames, tracked):
+                w.write(result, frame, color="RGB")
+            raise fault()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overlay_writer_is_atomic(tmp_path):
+    tracked = list(track(FakeAligner(), _frames(2), color="RGB"))
+    target = tmp_path / "overlay.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        with OverlayWriter(target, 10.0, (64, 48)) as writer:
+            writer.write(_frames(1)[0], tracked[0])
+            assert not target.exists()
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+    with OverlayWriter(target, 10.0, (64, 48)) as writer:
+        for frame in tracked:
+            writer.write(_frames(1)[0], frame)
+    assert [p.name for p in tmp_path.iterdir()] == ["overlay.mp4"]
+    assert video_info(target).frame_count == 2
 
 
 def test_a_video_that_cannot_be_opened_raises(tmp_path):

@@ -10,8 +10,6 @@ from pathlib import Path
 from parface_sdk.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
-    atomic_open,
-    atomic_path,
     describe_os_error,
     error_line,
     prepare_output_folder,
@@ -98,17 +96,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import csv
-    import json
-    from contextlib import ExitStack
-
     from tqdm import tqdm
 
-    from parface_sdk.video import CSV_HEADER, OverlayWriter, csv_row, read_video, track, video_info
+    from parface_sdk.video import TrackWriter, read_video, track, video_info
 
     try:
         info = video_info(args.input)
-        options = track_options(args, smoothing=args.smoothing)
+        # read_video decodes BGR; the tracker and the overlay are told so (no colour default).
+        options = track_options(args, smoothing=args.smoothing, color="BGR")
         prepare_output_folder(args.out)
         aligner = make_aligner(args)
     except (ParfaceError, ValueError) as exc:
@@ -123,25 +118,19 @@ def run(args: argparse.Namespace) -> int:
             yield timestamp, frame
 
     total = min(info.frame_count, args.max_frames or info.frame_count) or None
-    found = count = 0
-    # Every output is written under a temporary name and renamed only when the whole video is
-    # done: an error, a full disk or Ctrl-C leaves no truncated file behind.
+    found = 0
+    # TrackWriter writes every output under a temporary name and renames them only when the
+    # whole video is done: an error, a full disk or Ctrl-C leaves no truncated file behind.
     try:
-        with ExitStack() as stack:
-            stack.enter_context(aligner)
-            jsonl = None
-            if args.format != "csv":
-                jsonl = stack.enter_context(atomic_open(stem.with_suffix(".jsonl")))
-            table = None
-            if args.format != "jsonl":
-                table = csv.writer(stack.enter_context(atomic_open(stem.with_suffix(".csv"), newline="")))
-                table.writerow(CSV_HEADER)
-            overlay = None
-            if args.overlay:
-                overlay_path = stack.enter_context(atomic_path(args.out / f"{args.input.stem}_overlay.mp4"))
-                overlay = stack.enter_context(
-                    OverlayWriter(overlay_path, info.fps or 30.0, (info.width, info.height))
-                )
+        with (
+            aligner,
+            TrackWriter(
+                jsonl=stem.with_suffix(".jsonl") if args.format != "csv" else None,
+                csv=stem.with_suffix(".csv") if args.format != "jsonl" else None,
+                overlay=args.out / f"{args.input.stem}_overlay.mp4" if args.overlay else None,
+                fps=info.fps or 30.0,
+            ) as writer,
+        ):
             for tracked in tqdm(
                 track(aligner, frames(), options),
                 total=total,
@@ -149,13 +138,7 @@ def run(args: argparse.Namespace) -> int:
                 desc="track",
                 disable=args.no_progress,
             ):
-                if jsonl is not None:
-                    jsonl.write(json.dumps(tracked.to_dict()) + "\n")
-                if table is not None:
-                    table.writerow(csv_row(tracked))
-                if overlay is not None:
-                    overlay.write(current["bgr"][:, :, ::-1].copy(), tracked)
-                count += 1
+                writer.write(tracked, current["bgr"] if args.overlay else None, color="BGR")
                 found += tracked.face is not None
     except ParfaceError as exc:
         print(f"parface video: {error_line(exc)}; no output written", file=sys.stderr)
@@ -166,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    logger.info("%d frames, a face in %d; outputs in %s", count, found, args.out)
+    logger.info("%d frames, a face in %d; outputs in %s", writer.count, found, args.out)
     if not found:
         print(f"parface video: no face found in {args.input}", file=sys.stderr)
     return 0 if found else 1
