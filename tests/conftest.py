@@ -55,3 +55,45 @@ def aflw_sample(shared_dir):
     image = folder / "image00050.jpg"
     points = scipy.io.loadmat(folder / "image00050.mat")["pt3d_68"].T.astype("float32")
     return image, points
+
+
+@pytest.fixture(scope="session")
+def write_clip():
+    """``write_clip(path, bgr_image, count)``: an MP4 of ``count`` frames at 25 fps, the image
+    shifted by a pixel on every other frame."""
+
+    def write(path: Path, image, count: int) -> None:
+        import cv2
+        import numpy as np
+
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, image.shape[1::-1])
+        for index in range(count):
+            writer.write(np.roll(image, index % 2, axis=1))
+        writer.release()
+
+    return write
+
+
+@pytest.fixture()
+def video_cli(tiny_onnx):
+    """``video_cli(clip, out, box)``: the exit code of ``parface video`` on ``clip`` with the tiny
+    model, a fixed face box and an overlay, without a progress bar."""
+    from parface_sdk.cli.main import main
+
+    def run(clip: Path, out: Path, box) -> int:
+        return main(
+            [
+                "video",
+                str(clip),
+                "--out",
+                str(out),
+                "--model",
+                str(tiny_onnx),
+                "--box",
+                *(str(value) for value in box),
+                "--overlay",
+                "--no-progress",
+            ]
+        )
+
+    return run

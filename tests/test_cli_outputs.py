@@ -202,19 +202,16 @@ def test_atomic_path_removes_the_temporary_file_on_error(tmp_path):
 
 
 @pytest.mark.parametrize("fault", ["video_error", "interrupt"])
-def test_video_run_that_fails_midway_leaves_no_file(tiny_onnx, tmp_path, capsys, monkeypatch, fault):
+def test_video_run_that_fails_midway_leaves_no_file(
+    video_cli, write_clip, tmp_path, capsys, monkeypatch, fault
+):
     import cv2
-    import numpy as np
 
     from parface_sdk import video
     from parface_sdk.errors import VideoError
 
-    image = cv2.imread(str(ASTRONAUT))
     clip = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, image.shape[1::-1])
-    for index in range(6):
-        writer.write(np.roll(image, index % 2, axis=1))
-    writer.release()
+    write_clip(clip, cv2.imread(str(ASTRONAUT)), 6)
     real_read = video.read_video
 
     def failing_read(path, *args, **kwargs):
@@ -227,23 +224,7 @@ def test_video_run_that_fails_midway_leaves_no_file(tiny_onnx, tmp_path, capsys,
 
     monkeypatch.setattr(video, "read_video", failing_read)
     out = tmp_path / "out"
-    code = main(
-        [
-            "video",
-            str(clip),
-            "--out",
-            str(out),
-            "--model",
-            str(tiny_onnx),
-            "--overlay",
-            "--box",
-            "176",
-            "83",
-            "270",
-            "180",
-            "--no-progress",
-        ]
-    )
+    code = video_cli(clip, out, (176, 83, 270, 180))
     assert code == (1 if fault == "video_error" else 130)
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(_error_lines(err, "parface video")) == 1

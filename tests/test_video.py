@@ -109,7 +109,7 @@ def test_outputs(tmp_path):
     assert float(rows[1][CSV_HEADER.index("x0")]) == pytest.approx(BASE[0, 0], abs=1e-2)
 
 
-def test_colour_frames_need_an_order_as_for_the_aligner(tmp_path):
+def test_colour_frames_need_an_order_as_for_the_aligner(tmp_path, write_clip):
     """No BGR default: a colour array frame without ``color`` is a typed error (as Aligner.align);
     grayscale frames need none; any case is accepted; a video file needs nothing (decoded BGR)."""
     assert TrackOptions().color is None
@@ -129,7 +129,7 @@ def test_colour_frames_need_an_order_as_for_the_aligner(tmp_path):
     bgr = np.zeros((48, 64, 3), np.uint8)
     bgr[:, :, 0] = 200  # blue in OpenCV's order
     clip = tmp_path / "blue.mp4"
-    _write_clip(clip, bgr, 2)
+    write_clip(clip, bgr, 2)
     recorder = Recorder()
     assert len(list(track(recorder, clip))) == 2
     decoded = cv2.cvtColor(next(read_video(clip))[1], cv2.COLOR_BGR2RGB)
@@ -194,23 +194,14 @@ def test_a_video_that_cannot_be_opened_raises(tmp_path):
         video_info(broken)
 
 
-def _write_clip(path, image: np.ndarray, count: int) -> None:
-    import cv2
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, image.shape[1::-1])
-    for index in range(count):
-        writer.write(np.roll(image, index % 2, axis=1))
-    writer.release()
-
-
-def test_tiny_model_tracks_a_real_clip(tiny_onnx, aflw_sample, tmp_path):
+def test_tiny_model_tracks_a_real_clip(tiny_onnx, aflw_sample, tmp_path, write_clip):
     import cv2
 
     from parface_sdk import Aligner
 
     image_path, truth = aflw_sample
     clip = tmp_path / "clip.mp4"
-    _write_clip(clip, cv2.imread(str(image_path)), 5)
+    write_clip(clip, cv2.imread(str(image_path)), 5)
     info = video_info(clip)
     assert info.frame_count == 5 and info.fps == pytest.approx(25.0)
     box = (*truth[:, :2].min(0), *truth[:, :2].max(0))
@@ -227,31 +218,16 @@ def test_tiny_model_tracks_a_real_clip(tiny_onnx, aflw_sample, tmp_path):
     assert video_info(tmp_path / "overlay.mp4").frame_count == 5
 
 
-def test_video_cli(tiny_onnx, aflw_sample, tmp_path):
+def test_video_cli(video_cli, aflw_sample, tmp_path, write_clip):
     import cv2
 
     from parface_sdk.cli.main import main
 
     image_path, truth = aflw_sample
     clip = tmp_path / "clip.mp4"
-    _write_clip(clip, cv2.imread(str(image_path)), 4)
-    box = [str(v) for v in (*truth[:, :2].min(0), *truth[:, :2].max(0))]
+    write_clip(clip, cv2.imread(str(image_path)), 4)
     out = tmp_path / "out"
-    code = main(
-        [
-            "video",
-            str(clip),
-            "--out",
-            str(out),
-            "--model",
-            str(tiny_onnx),
-            "--box",
-            *box,
-            "--overlay",
-            "--no-progress",
-        ]
-    )
-    assert code == 0
+    assert video_cli(clip, out, (*truth[:, :2].min(0), *truth[:, :2].max(0))) == 0
     assert len((out / "clip.jsonl").read_text().splitlines()) == 4
     assert len((out / "clip.csv").read_text().splitlines()) == 5
     assert video_info(out / "clip_overlay.mp4").frame_count == 4

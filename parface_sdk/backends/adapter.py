@@ -113,12 +113,13 @@ def infer_frames(
     return landmarks, confidence
 
 
-class CropGraphAdapter:
-    """Mixin for crop-graph backends: ``infer`` on top of the runtime's own ``run(crops)``."""
+class _GraphAdapter:
+    """``infer`` for a backend whose runtime answers one step of the pipeline (see the subclasses)."""
 
     spec: ModelSpec
 
-    def run(self, crops: np.ndarray) -> Output:  # pragma: no cover - provided by the runtime
+    def _pipeline(self) -> tuple[Callable[..., Output], Callable[..., Output]]:  # pragma: no cover
+        """The pipeline function (``infer_crops`` or ``infer_frames``) and the runtime step it drives."""
         raise NotImplementedError
 
     def infer(
@@ -131,24 +132,26 @@ class CropGraphAdapter:
     ) -> Output:
         """Landmarks (K, N, 3) in image pixels and confidence (K, N) for the K faces ``transforms``
         crop out of ``images`` (face k from ``images[image_index[k]]``)."""
-        return infer_crops(self.run, self.spec, images, transforms, image_index, batch_size, timings)
+        pipeline, step = self._pipeline()
+        return pipeline(step, self.spec, images, transforms, image_index, batch_size, timings)
 
 
-class FrameGraphAdapter:
-    """Mixin for frame-graph backends: ``infer`` on top of the runtime's ``run_frame``."""
+class CropGraphAdapter(_GraphAdapter):
+    """Mixin for crop-graph backends: ``infer`` on top of the runtime's own ``run(crops)``."""
 
-    spec: ModelSpec
+    def run(self, crops: np.ndarray) -> Output:  # pragma: no cover - provided by the runtime
+        raise NotImplementedError
+
+    def _pipeline(self) -> tuple[Callable[..., Output], Callable[..., Output]]:
+        return infer_crops, self.run
+
+
+class FrameGraphAdapter(_GraphAdapter):
+    """Mixin for frame-graph backends: ``infer`` on top of the runtime's ``run_frame``; the crop
+    happens inside the graph."""
 
     def run_frame(self, image_rgb: np.ndarray, transforms: np.ndarray) -> Output:  # pragma: no cover
         raise NotImplementedError
 
-    def infer(
-        self,
-        images: Sequence[np.ndarray],
-        transforms,
-        image_index=None,
-        batch_size: int = 16,
-        timings: dict[str, float] | None = None,
-    ) -> Output:
-        """As :meth:`CropGraphAdapter.infer`; the crop happens inside the graph."""
-        return infer_frames(self.run_frame, self.spec, images, transforms, image_index, batch_size, timings)
+    def _pipeline(self) -> tuple[Callable[..., Output], Callable[..., Output]]:
+        return infer_frames, self.run_frame

@@ -84,9 +84,11 @@ def _frame_rgb(inputs: list[Path], video: bool, index: int) -> np.ndarray | None
 
 def _say(decision: dict) -> str:
     """The decision in one plain line."""
-    confidence = (f"strength {decision['strength']:.1f} null spreads, threshold "
-                  f"{decision['strength_threshold']:.1f}; confidence {decision['confidence']:.6f}, threshold "
-                  f"{decision['confidence_threshold']:.6f}")
+    confidence = (
+        f"strength {decision['strength']:.1f} null spreads, threshold "
+        f"{decision['strength_threshold']:.1f}; confidence {decision['confidence']:.6f}, threshold "
+        f"{decision['confidence_threshold']:.6f}"
+    )
     if decision["decision"] in ("right", "left"):
         return f"one-sided change: subject's {decision['decision']} side ({confidence})"
     if decision["decision"] == "undetermined":
