@@ -4,7 +4,7 @@ faces of the training data (never a test set).
     python benchmarks/asymmetry_response.py --model MODEL --out benchmarks/reports/asymmetry_v2.json
 
 Each frontal validation face (the 300-W train split's held-out 5 %) is warped with the training
-augmentation's one-sided warp (``training.data.augment.one_sided_warp``), which lowers one mouth
+augmentation's one-sided warp (``parface_training.data.augment.one_sided_warp``), which lowers one mouth
 corner or one brow by a known fraction of the inter-ocular distance (IOD) and moves its labels with
 it. The model aligns the original and the warped photo from the same box. Reported per region and
 size: the *response* (predicted movement of the moved point along the face's vertical, over the
@@ -36,11 +36,11 @@ def _down(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from parface_training.data.augment import one_sided_warp
     from quality_calibration import validation_records
 
     from parface_sdk import Aligner
     from parface_sdk.image import load_image
-    from training.data.augment import one_sided_warp
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None)

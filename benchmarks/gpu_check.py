@@ -87,7 +87,7 @@ def _engines(variant: str, device: str, workdir: Path, quick: bool):
     ]
     if device != "cuda" or not any(p in providers for _, _, p, _ in wanted):
         return
-    from export.onnx_export import export_onnx
+    from parface_export.onnx_export import export_onnx
 
     path = export_onnx(net, workdir / f"{variant}.onnx")
     from parface_sdk.backends import create_backend

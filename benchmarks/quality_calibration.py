@@ -37,8 +37,8 @@ CANDIDATES = {
 
 
 def validation_records(fraction: float = 0.05) -> list[tuple[str, np.ndarray, str]]:
-    from training.data.labels import load_label_cache, train_records
-    from training.data.largepose import largepose_records, split_records
+    from parface_training.data.labels import load_label_cache, train_records
+    from parface_training.data.largepose import largepose_records, split_records
 
     out = []
     cache_path = REPO / "runs" / "labels" / "train_labels.npz"

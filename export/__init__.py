@@ -2,9 +2,10 @@
 
 A few short functions, each also behind ``parface export``:
 
-- :func:`export.onnx_export.export_onnx` / ``export_checkpoint`` / ``read_spec``: crop or frame graph,
+- :func:`parface_export.onnx_export.export_onnx` / ``export_checkpoint`` / ``read_spec``: crop or frame graph,
   float32 or float16 weights, spec in the metadata;
-- :func:`export.parity.check_parity` / ``check_frame_parity``: differences against PyTorch on real faces;
-- :func:`export.tensorrt_build.build_engine`: a TensorRT 10 engine with the parface-sdk header;
-- :func:`export.triton.export_triton_repository`: ``config.pbtxt`` + ``1/model.onnx``.
+- :func:`parface_export.parity.check_parity` / ``check_frame_parity``: differences against PyTorch
+  on real faces;
+- :func:`parface_export.tensorrt_build.build_engine`: a TensorRT 10 engine with the parface-sdk header;
+- :func:`parface_export.triton.export_triton_repository`: ``config.pbtxt`` + ``1/model.onnx``.
 """

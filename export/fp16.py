@@ -2,7 +2,7 @@
 
 Each large float32 initializer is stored as float16 and cast back to float32 by a ``Cast`` node
 named like the original tensor, so every consumer is untouched. The file is half the size and the
-landmarks move by far less than 0.05 px (see ``export.parity``); runtimes that compute in float16
+landmarks move by far less than 0.05 px (see ``parface_export.parity``); runtimes that compute in float16
 (TensorRT FP16, onnxruntime's TensorRT provider with ``trt_fp16_enable``) build their fp16 kernels
 from the float32 graph themselves.
 """

@@ -2,7 +2,7 @@
 
 Two graphs: ``crop`` (normalised crops in, 68x3 crop-pixel landmarks and confidence out) and
 ``frame`` (a frame and per-face image->crop affines in, landmarks in frame pixels out; the crop
-happens inside the graph, see :mod:`export.frame_graph`). Both carry the :class:`ModelSpec` in the
+happens inside the graph, see :mod:`parface_export.frame_graph`). Both carry the :class:`ModelSpec` in the
 ONNX metadata, pass ``onnx.checker`` and shape inference, and can be simplified with onnxslim.
 """
 
@@ -53,7 +53,7 @@ def _finish(model, spec: ModelSpec, simplify: bool, precision: Precision):
     if simplify:
         model = simplify_model(model)
     if precision == "fp16":
-        from export.fp16 import convert_initializers_to_fp16
+        from parface_export.fp16 import convert_initializers_to_fp16
 
         model = convert_initializers_to_fp16(model)
     model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
@@ -109,7 +109,7 @@ def export_onnx(
         example = (torch.zeros(2, 3, size, size),)
         _trace(net, example, temporary, [CROPS_INPUT], {CROPS_INPUT: {0: "batch"}}, opset)
     elif graph == "frame":
-        from export.frame_graph import FrameGraph, example_inputs
+        from parface_export.frame_graph import FrameGraph, example_inputs
 
         dynamic = {FRAME_INPUT: {2: "height", 3: "width"}, TRANSFORMS_INPUT: {0: "batch"}}
         # A fresh wrapper is in training mode; tracing restores that mode on every child, net included.

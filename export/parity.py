@@ -183,8 +183,7 @@ def check_frame_parity(
     levels, and the mean and max landmark differences.
     """
     import torch
-
-    from export.frame_graph import FrameGraph, frame_input
+    from parface_export.frame_graph import FrameGraph, frame_input
 
     spec: ModelSpec = net.spec
     graph = FrameGraph(net, return_crops=True).eval()

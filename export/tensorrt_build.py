@@ -61,7 +61,8 @@ def build_engine(
     workspace_gib: float = 2.0,
 ) -> Path:
     """Build and save ``engine_path`` (default: the ONNX path with ``.engine``); returns its path."""
-    from export.onnx_export import file_sha256, read_spec
+    from parface_export.onnx_export import file_sha256, read_spec
+
     from parface_sdk.backends.cuda_runtime import gpu_identity
     from parface_sdk.backends.tensorrt import import_tensorrt
 

@@ -86,7 +86,7 @@ def export_triton_repository(
     instances: int = 1,
 ) -> Path:
     """Write the model folder for ``onnx_path`` into the repository ``out_dir``; returns the folder."""
-    from export.onnx_export import read_spec
+    from parface_export.onnx_export import read_spec
 
     spec = read_spec(onnx_path)
     if max_batch < 1:

@@ -41,7 +41,7 @@ def tiny_checkpoint(tiny_net, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_onnx(tiny_net, tmp_path_factory) -> Path:
     pytest.importorskip("onnx", reason="the export extra is not installed")
-    from export.onnx_export import export_onnx
+    from parface_export.onnx_export import export_onnx
 
     return export_onnx(tiny_net, tmp_path_factory.mktemp("model") / "tiny.onnx")
 

@@ -8,7 +8,8 @@ import pytest
 onnx = pytest.importorskip("onnx", reason="the export extra (onnx) is not installed")
 pytest.importorskip("torch", reason="the export extra (torch) is not installed")
 
-from export.onnx_export import export_onnx, read_spec  # noqa: E402
+from parface_export.onnx_export import export_onnx, read_spec  # noqa: E402
+
 from parface_sdk.backends import create_backend  # noqa: E402
 from parface_sdk.errors import ModelLoadError  # noqa: E402
 from parface_sdk.spec import SPEC_METADATA_KEY  # noqa: E402
@@ -18,7 +19,7 @@ TRAIN_FOLDER = ("data", "300w-subset", "train")
 
 @pytest.fixture(scope="module")
 def faces(shared_dir, tiny_net):
-    from export.parity import real_faces
+    from parface_export.parity import real_faces
 
     return real_faces(shared_dir.joinpath(*TRAIN_FOLDER), tiny_net.spec, count=8)
 
@@ -51,7 +52,7 @@ def test_metadata_round_trip(exported, tiny_net):
 
 
 def test_fp32_parity_with_pytorch_on_real_faces(exported, tiny_net, faces):
-    from export.parity import check_parity, cpu_crops
+    from parface_export.parity import check_parity, cpu_crops
 
     report = check_parity(tiny_net, exported["fp32"], cpu_crops(faces, tiny_net.spec), "fp32")
     assert report.faces == 8 and report.landmarks == 8 * 68
@@ -60,7 +61,7 @@ def test_fp32_parity_with_pytorch_on_real_faces(exported, tiny_net, faces):
 
 
 def test_fp16_parity_with_pytorch_on_real_faces(exported, tiny_net, faces):
-    from export.parity import check_parity, cpu_crops
+    from parface_export.parity import check_parity, cpu_crops
 
     report = check_parity(tiny_net, exported["fp16"], cpu_crops(faces, tiny_net.spec), "fp16")
     # Landmarks whose heatmap peak is not a near-tie (see export.parity): measured 0.0095 px.
@@ -132,7 +133,7 @@ def test_cli_exports_a_seeded_model_and_checks_parity(shared_dir, tmp_path, caps
 
 
 def test_export_checkpoint_records_the_source_hash(tiny_checkpoint, tmp_path):
-    from export.onnx_export import export_checkpoint, file_sha256
+    from parface_export.onnx_export import export_checkpoint, file_sha256
 
     path = export_checkpoint(tiny_checkpoint, tmp_path / "from-checkpoint.onnx", precision="fp16")
     spec = read_spec(path)

@@ -15,9 +15,10 @@ import pytest
 pytest.importorskip("onnx", reason="the export extra (onnx) is not installed")
 torch = pytest.importorskip("torch", reason="the export extra (torch) is not installed")
 
-from export.frame_graph import FrameGraph, frame_input  # noqa: E402
-from export.onnx_export import export_onnx, read_spec  # noqa: E402
-from export.parity import check_frame_parity, real_faces  # noqa: E402
+from parface_export.frame_graph import FrameGraph, frame_input  # noqa: E402
+from parface_export.onnx_export import export_onnx, read_spec  # noqa: E402
+from parface_export.parity import check_frame_parity, real_faces  # noqa: E402
+
 from parface_sdk.backends.frame_onnxruntime import FrameOnnxRuntimeBackend  # noqa: E402
 from parface_sdk.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from parface_sdk.decode import crop_to_image  # noqa: E402
@@ -83,7 +84,7 @@ def test_frame_backend_validates_its_inputs(frame_onnx):
 
 
 def test_frame_export_leaves_the_network_in_eval_mode(tiny_net, tmp_path):
-    from export.onnx_export import export_onnx
+    from parface_export.onnx_export import export_onnx
 
     export_onnx(tiny_net, tmp_path / "frame.onnx", graph="frame")
     assert not any(module.training for module in tiny_net.modules())

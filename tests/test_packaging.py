@@ -64,3 +64,19 @@ def test_ci_runs_ruff():
     script = (REPO / ".ci" / "run").read_text()
     assert "ruff check ." in script and "ruff format --check ." in script
     assert script.index("ruff check") < script.index("pytest")
+
+
+def test_training_and_export_install_under_unique_names(project):
+    setuptools = project["tool"]["setuptools"]
+    mapping = {"parface_training": "training", "parface_export": "export"}
+    assert setuptools["package-dir"] == mapping
+    expected = set()
+    for folder in ("parface_sdk", "training", "export"):
+        for init in (REPO / folder).rglob("__init__.py"):
+            name = ".".join(init.parent.relative_to(REPO).parts)
+            for installed, source in mapping.items():
+                if name == source or name.startswith(source + "."):
+                    name = installed + name[len(source) :]
+            expected.add(name)
+    assert set(setuptools["packages"]) == expected
+    assert project["project"]["scripts"]["parface-train"] == "parface_training.cli:main"

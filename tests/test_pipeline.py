@@ -65,7 +65,7 @@ def test_aligner_runs_the_pipeline_stages(tiny_onnx):
 @pytest.fixture(scope="module")
 def frame_onnx(tiny_net, tmp_path_factory):
     pytest.importorskip("onnx", reason="the export extra is not installed")
-    from export.onnx_export import export_onnx
+    from parface_export.onnx_export import export_onnx
 
     return export_onnx(tiny_net, tmp_path_factory.mktemp("frame") / "tiny-frame.onnx", graph="frame")
 

@@ -84,8 +84,8 @@ def test_version_and_gpu_mismatches_name_the_rebuild(caplog):
 
 def test_fp16_keeps_geometry_and_soft_argmax_in_fp32(tiny_onnx, tmp_path):
     onnx = pytest.importorskip("onnx")
-    from export.onnx_export import export_onnx
-    from export.tensorrt_build import runs_in_reduced_precision
+    from parface_export.onnx_export import export_onnx
+    from parface_export.tensorrt_build import runs_in_reduced_precision
 
     def reduced(path):
         nodes = onnx.load(str(path)).graph.node
@@ -113,7 +113,8 @@ def test_missing_tensorrt_is_a_clear_error(tmp_path):
 @needs_gpu
 @pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-2), ("fp16", 0.25)])
 def test_engine_matches_onnxruntime(tiny_onnx, tmp_path, precision, tolerance):
-    from export.tensorrt_build import build_engine
+    from parface_export.tensorrt_build import build_engine
+
     from parface_sdk.backends import create_backend
 
     engine = build_engine(
@@ -137,7 +138,8 @@ def test_engine_matches_onnxruntime(tiny_onnx, tmp_path, precision, tolerance):
 @pytest.mark.gpu
 @needs_gpu
 def test_cuda_graph_replay_gives_the_same_result(tiny_onnx, tmp_path):
-    from export.tensorrt_build import build_engine
+    from parface_export.tensorrt_build import build_engine
+
     from parface_sdk.backends.tensorrt import TensorRTBackend
 
     engine = build_engine(tiny_onnx, tmp_path / "tiny.engine", precision="fp32", max_batch=4)

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+from parface_training.distributed import world
 
 from parface_sdk.nn.checkpoint import save_checkpoint
-from training.distributed import world
 
 if TYPE_CHECKING:
-    from training.loop import StageRun
+    from parface_training.loop import StageRun
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ Examples::
     parface-train autoencoder --config training/recipes/paper-autoencoder.json
     parface-train landmarks --config training/recipes/default-cpu.json optimizer.lr=1e-3 batch_size=8
     parface-train all --config training/recipes/default-cpu.json --resume
-    torchrun --nproc_per_node 4 -m training.cli all --config training/recipes/paper.json
+    torchrun --nproc_per_node 4 -m parface_training.cli all --config training/recipes/paper.json
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 import sys
 import time
 
-from training.config import STAGES, load_stage_config, pipeline_stages
+from parface_training.config import STAGES, load_stage_config, pipeline_stages
 
 logger = logging.getLogger("training")
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     # Validate every stage's config before spending time on the first one.
     configs = [load_stage_config(stage, args.config, overrides) for stage in stages]
 
-    from training.stages import stage_trainer
+    from parface_training.stages import stage_trainer
 
     started = time.monotonic()
     path = None

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from parface_training.config import StageConfig
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from parface_sdk.geometry import IMAGE_SUFFIXES
 from parface_sdk.landmark_files import read_pts
 from parface_sdk.spec import ModelSpec
-from training.config import StageConfig
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def set_epoch(dataset: Dataset, epoch: int) -> None:
 
 
 def _records(config: StageConfig):
-    from training.data import load_label_cache, train_records
+    from parface_training.data import load_label_cache, train_records
 
     data = config.data
     if not data.labeled_dirs:
@@ -88,7 +88,7 @@ class _ImageOnly(Dataset):
 def unlabeled_dataset(config: StageConfig, spec: ModelSpec) -> Dataset:
     """Faces without labels for stages 1-2: the unlabeled folders, plus the labeled folders'
     images cropped from their landmarks when ``use_labeled_images_unlabeled``."""
-    from training.data import LandmarkDataset, UnlabeledDataset
+    from parface_training.data import LandmarkDataset, UnlabeledDataset
 
     data = config.data
     parts: list[Dataset] = []
@@ -106,7 +106,7 @@ def unlabeled_dataset(config: StageConfig, spec: ModelSpec) -> Dataset:
 
 def labeled_dataset(config: StageConfig, spec: ModelSpec) -> Dataset:
     """Labeled faces for stages 3-5 (image, landmarks, depth, heatmaps)."""
-    from training.data import LandmarkDataset
+    from parface_training.data import LandmarkDataset
 
     dataset = LandmarkDataset(_records(config), spec, augment=config.data.augment, seed=config.seed)
     return _limit(dataset, config)

@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from parface_training.checkpoints import restore_stage, save_stage
+from parface_training.config import StageConfig
+from parface_training.distributed import device, seed_everything, world
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from parface_sdk.nn.parface_net import ParFaceNet
 from parface_sdk.spec import ModelSpec
-from training.checkpoints import restore_stage, save_stage
-from training.config import StageConfig
-from training.distributed import device, seed_everything, world
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _epoch_indices(dataset_size: int, config: StageConfig, epoch: int) -> list[i
 
 
 def _loader(dataset: Dataset, config: StageConfig, epoch: int, skip_batches: int) -> DataLoader:
-    from training.datasets import set_epoch
+    from parface_training.datasets import set_epoch
 
     set_epoch(dataset, epoch)
     indices = _epoch_indices(len(dataset), config, epoch)[skip_batches * config.batch_size :]

@@ -8,7 +8,7 @@ the same function in eval mode and nearly the same in train mode (batch statisti
 ``mu, s``). Everything the ONNX graph does not contain (the image head ``decoder.to_image`` and the
 critic) keeps its fresh initialisation.
 
-    python -m training.onnx_import MODEL.onnx OUT.safetensors --images DIR [DIR ...]
+    python -m parface_training.onnx_import MODEL.onnx OUT.safetensors --images DIR [DIR ...]
 
 The result is checked against onnxruntime on the calibration crops; a mismatch is an error.
 """
@@ -167,8 +167,8 @@ def _onnx_outputs(path: Path, crops: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from training.data import LandmarkDataset
-    from training.datasets import image_only_records
+    from parface_training.data import LandmarkDataset
+    from parface_training.datasets import image_only_records
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("onnx", type=Path)

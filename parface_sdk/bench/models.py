@@ -42,7 +42,7 @@ def _seeded(variant: str):
 
 def _seeded_onnx(variant: str, workdir: Path, graph: str = "crop") -> Path:
     try:
-        from export.onnx_export import export_onnx
+        from parface_export.onnx_export import export_onnx
     except ImportError as exc:
         raise BackendUnavailableError(
             "exporting a seeded model needs the export extra (pip install 'parface-sdk[export]'); "
@@ -123,7 +123,7 @@ def load_model(
         import_tensorrt()  # fail early with the install hint, before any export work
         path = Path(model) if model else _seeded_onnx(variant, workdir, graph)
         if path.suffix.lower() == ".onnx":
-            from export.tensorrt_build import build_engine
+            from parface_export.tensorrt_build import build_engine
 
             path = build_engine(path, workdir / (path.stem + ".engine"), max_batch=32)
         return BenchModel(TensorRTBackend(path, device="cuda"), path, label)

@@ -99,13 +99,13 @@ def _network(checkpoint: str):
         variant = checkpoint[len(SEEDED_PREFIX) :]
         logger.warning("exporting a seeded, UNTRAINED %s model: for tests and benchmarks only", variant)
         return seeded_model(variant, seed=0), None
-    from export.onnx_export import file_sha256
+    from parface_export.onnx_export import file_sha256
 
     return load_checkpoint(checkpoint), file_sha256(checkpoint)
 
 
 def _run_onnx(args) -> int:
-    from export.onnx_export import export_onnx
+    from parface_export.onnx_export import export_onnx
 
     net, source_sha = _network(args.checkpoint)
     spec = net.spec.model_copy(update={"source_sha256": source_sha}) if source_sha else net.spec
@@ -137,7 +137,7 @@ def _run_onnx(args) -> int:
 
 
 def _parity(net, path: Path, folder: Path, graph: str, precision: str):
-    from export.parity import check_frame_parity, check_parity, cpu_crops, real_faces
+    from parface_export.parity import check_frame_parity, check_parity, cpu_crops, real_faces
 
     faces = real_faces(folder, net.spec, count=16)
     if graph == "frame":
@@ -146,7 +146,7 @@ def _parity(net, path: Path, folder: Path, graph: str, precision: str):
 
 
 def _run_tensorrt(args) -> int:
-    from export.tensorrt_build import build_engine
+    from parface_export.tensorrt_build import build_engine
 
     height, width = (int(v) for v in args.max_frame.lower().split("x"))
     path = build_engine(
@@ -164,7 +164,7 @@ def _run_tensorrt(args) -> int:
 
 
 def _run_triton(args) -> int:
-    from export.triton import export_triton_repository
+    from parface_export.triton import export_triton_repository
 
     folder = export_triton_repository(
         args.onnx,
@@ -187,7 +187,7 @@ def _run_info(args) -> int:
         header, _ = read_engine_header(args.model)
         print(header.model_dump_json(indent=2))
     else:
-        from export.onnx_export import read_spec
+        from parface_export.onnx_export import read_spec
 
         print(read_spec(args.model).model_dump_json(indent=2))
     return 0

@@ -44,3 +44,12 @@ def default_model_path(backend: str = "onnxruntime") -> Path:
     if not path.is_file():
         raise ModelNotFoundError(f"the default model file {path} is missing. {_HOW_TO_GET_ONE}")
     return _verified(path, entry["sha256"])
+
+
+def default_quality_threshold() -> float | None:
+    """The shipped model's calibrated ``Face.quality`` threshold (``quality_threshold`` in the
+    manifest, written by ``benchmarks/quality_calibration.py``), or ``None``."""
+    if not MANIFEST.is_file():
+        return None
+    value = json.loads(MANIFEST.read_text()).get("quality_threshold")
+    return None if value is None else float(value)

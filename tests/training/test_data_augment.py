@@ -8,7 +8,7 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from training.data.augment import (  # noqa: E402
+from parface_training.data.augment import (  # noqa: E402
     BROWS,
     MOUTH_CORNERS,
     augment_crop,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from training.data.bfm_fit import BFM68, JAW, fit, fit_labels
+from parface_training.data.bfm_fit import BFM68, JAW, fit, fit_labels
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +69,8 @@ def test_label_conventions(bfm):
 
 
 def test_label_cache_round_trip(tmp_path, bfm, shared_dir):
-    from training.data.labels import load_label_cache, train_records
-    from training.data.make_labels import make_cache
+    from parface_training.data.labels import load_label_cache, train_records
+    from parface_training.data.make_labels import make_cache
 
     folder = tmp_path / "faces"
     folder.mkdir()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-
-from training.data.flip import FLIP_PERM_68, flip_image, flip_landmarks, load_flip_perm
+from parface_training.data.flip import FLIP_PERM_68, flip_image, flip_landmarks, load_flip_perm
 
 
 def test_constant_equals_shared_file(shared_dir):
@@ -28,7 +27,7 @@ def test_flip_twice_is_identity_and_depth_kept():
 
 
 def test_flipped_face_matches_its_mirror(shared_dir):
-    from training.data.bfm_fit import BFM68
+    from parface_training.data.bfm_fit import BFM68
 
     # The BFM mean face seen frontally is (nearly) symmetric: its flip lands on itself.
     mean = BFM68.load(shared_dir / "models/bfm_68_landmarks.npz").mean

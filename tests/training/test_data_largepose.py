@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from training.data.largepose import is_validation, largepose_records, split_records
+from parface_training.data.largepose import is_validation, largepose_records, split_records
 
 
 def _records(count: int) -> list[tuple[str, np.ndarray]]:

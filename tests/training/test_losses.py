@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training.losses import (  # noqa: E402
+from parface_training.losses import (  # noqa: E402
     PERCEPTUAL_LAYERS,
     VGG16_LAYERS,
     PerceptualLoss,

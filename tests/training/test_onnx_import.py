@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training.onnx_import import _onnx_outputs, import_onnx, match_batch_statistics  # noqa: E402
+from parface_training.onnx_import import _onnx_outputs, import_onnx, match_batch_statistics  # noqa: E402
 
 
 def _crops(size: int, count: int = 8, seed: int = 0) -> torch.Tensor:
@@ -72,8 +72,9 @@ def test_import_onnx_reproduces_onnxruntime(tiny_onnx, tiny_net):
 
 def test_onnx_import_command_writes_a_loadable_checkpoint(tiny_onnx, tmp_path, shared_dir):
     pytest.importorskip("onnxruntime")
+    from parface_training.onnx_import import main
+
     from parface_sdk.nn.checkpoint import load_checkpoint
-    from training.onnx_import import main
 
     images = tmp_path / "faces"
     images.mkdir()

@@ -37,7 +37,7 @@ def _few_faces(tmp_path: Path, count: int = 8) -> tuple[Path, Path]:
 def _few_largepose(tmp_path: Path, train: int = 8, held_out: int = 3, fraction: float = 0.3) -> Path:
     """A copy of aflw-largepose-train's labels.npz cut to a few faces (some in the validation split
     at ``fraction``, teacher labels that pass the 0.12 NME filter), with links to their images."""
-    from training.data.largepose import is_validation
+    from parface_training.data.largepose import is_validation
 
     source, folder = DATA / "aflw-largepose-train", tmp_path / "largepose"
     (folder / "images").mkdir(parents=True)
@@ -54,7 +54,7 @@ def _few_largepose(tmp_path: Path, train: int = 8, held_out: int = 3, fraction: 
 
 
 def _recipe(tmp_path: Path, steps: int, perceptual: bool = True, **stage_overrides) -> Path:
-    pytest.importorskip("training.data.labels", reason="training/data is not installed yet")
+    pytest.importorskip("parface_training.data.labels", reason="training/data is not installed yet")
     labeled, unlabeled = _few_faces(tmp_path)
     largepose = _few_largepose(tmp_path)
     # Stages 1-2 with the shipped VGG16 features (relu1_2/2_2/3_3), as the CPU recipe runs them.
@@ -108,8 +108,9 @@ def _column(log: Path, name: str) -> list[float]:
 
 @pytest.mark.skipif(not VGG16_NPZ.is_file(), reason=f"shared VGG16 weights not found at {VGG16_NPZ}")
 def test_every_stage_runs_and_the_result_loads(tmp_path):
+    from parface_training.cli import main
+
     from parface_sdk.nn.checkpoint import load_checkpoint, read_checkpoint_spec
-    from training.cli import main
 
     assert main(["all", "--config", str(_recipe(tmp_path, steps=2))]) == 0
     run = tmp_path / "run"
@@ -148,7 +149,7 @@ def test_every_stage_runs_and_the_result_loads(tmp_path):
 
 
 def test_a_required_perceptual_loss_without_weights_stops(tmp_path):
-    from training.cli import main
+    from parface_training.cli import main
 
     recipe = _recipe(tmp_path, steps=1)
     with pytest.raises(FileNotFoundError, match="perceptual_weights"):
@@ -158,7 +159,7 @@ def test_a_required_perceptual_loss_without_weights_stops(tmp_path):
 
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path):
-    from training.cli import main
+    from parface_training.cli import main
 
     recipe = _recipe(tmp_path, steps=4)
     assert main(["landmarks", "--config", str(recipe), "from_scratch=true", "max_steps=2"]) == 0
@@ -175,7 +176,7 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     [("autoencoder", "rec"), ("landmarks", "awing"), ("finetune", "awing"), ("depth", "mse")],
 )
 def test_loss_decreases_on_a_tiny_overfit_set(tmp_path, stage, column):
-    from training.cli import main
+    from parface_training.cli import main
 
     recipe = _recipe(tmp_path, steps=40, perceptual=False)
     assert main([stage, "--config", str(recipe), "from_scratch=true"]) == 0

@@ -8,15 +8,15 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "LandmarkDataset": "training.data.datasets",
-    "UnlabeledDataset": "training.data.datasets",
-    "FLIP_PERM_68": "training.data.flip",
-    "flip_landmarks": "training.data.flip",
-    "render_heatmaps": "training.data.heatmaps",
-    "LabelCache": "training.data.labels",
-    "labeled_files": "training.data.labels",
-    "load_label_cache": "training.data.labels",
-    "train_records": "training.data.labels",
+    "LandmarkDataset": "parface_training.data.datasets",
+    "UnlabeledDataset": "parface_training.data.datasets",
+    "FLIP_PERM_68": "parface_training.data.flip",
+    "flip_landmarks": "parface_training.data.flip",
+    "render_heatmaps": "parface_training.data.heatmaps",
+    "LabelCache": "parface_training.data.labels",
+    "labeled_files": "parface_training.data.labels",
+    "load_label_cache": "parface_training.data.labels",
+    "train_records": "parface_training.data.labels",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -24,5 +24,5 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'training.data' has no attribute {name!r}")
+        raise AttributeError(f"module 'parface_training.data' has no attribute {name!r}")
     return getattr(importlib.import_module(_EXPORTS[name]), name)

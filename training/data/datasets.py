@@ -5,7 +5,7 @@ Crops are built with :mod:`parface_sdk.crop` exactly as the runtime builds them,
 the same framing in training and in use. Augmentation (paper, Sec. IV-B): horizontal flip 50 %,
 translation +-4 % of the crop, scale jitter 94-103 %, rotation +-45 deg, composed into the one
 similarity transform so image and landmarks move together. ``extra_augment`` adds lighting,
-occlusion and one-sided expression warps (:mod:`training.data.augment`).
+occlusion and one-sided expression warps (:mod:`parface_training.data.augment`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from parface_training.data.augment import augment_crop
+from parface_training.data.flip import flip_image, flip_landmarks
+from parface_training.data.heatmaps import crop_to_heatmap, render_heatmaps
 from torch.utils.data import Dataset
 
 from parface_sdk import crop
 from parface_sdk.image import load_image
 from parface_sdk.spec import ModelSpec
-from training.data.augment import augment_crop
-from training.data.flip import flip_image, flip_landmarks
-from training.data.heatmaps import crop_to_heatmap, render_heatmaps
 
 FLIP_PROBABILITY = 0.5
 MAX_SHIFT = 0.04  # of the crop side

@@ -1,5 +1,5 @@
 """Labeled training faces: 300-W style folders (image + iBUG ``.pts``) and the label cache of
-BFM-fitted depth written by ``python -m training.data.make_labels``.
+BFM-fitted depth written by ``python -m parface_training.data.make_labels``.
 
 Two label conventions (see ``LABELS.md``), both (68, 3) in 0-based image pixels with z in image
 pixel units, positive towards the camera:
@@ -79,7 +79,7 @@ def load_label_cache(path: str | Path) -> LabelCache:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"no label cache at {path}; make it with `python -m training.data.make_labels "
+            f"no label cache at {path}; make it with `python -m parface_training.data.make_labels "
             f"--images <300-W train folders> --out {path}`"
         )
     with np.load(path, allow_pickle=False) as data:
@@ -107,9 +107,9 @@ def train_records(
         if bfm_path is None:
             raise ValueError(
                 "labeled faces need depth labels: pass label_cache (made by "
-                "`python -m training.data.make_labels`) or bfm_path to fit them now"
+                "`python -m parface_training.data.make_labels`) or bfm_path to fit them now"
             )
-        from training.data.bfm_fit import BFM68, fit_labels
+        from parface_training.data.bfm_fit import BFM68, fit_labels
 
         labels = fit_labels(BFM68.load(bfm_path), np.stack([read_pts(pts) for _, pts in pairs]))
         points = labels[convention]
@@ -120,7 +120,7 @@ def train_records(
     if missing:
         raise ValueError(
             f"{len(missing)} labeled faces are not in the label cache (e.g. {missing[0]}); "
-            "re-run `python -m training.data.make_labels` over these folders"
+            "re-run `python -m parface_training.data.make_labels` over these folders"
         )
     points = cache.landmarks(convention)
     return [(str(image), points[index[_key(image)]].astype(np.float32)) for image, _ in pairs]

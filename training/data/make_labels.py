@@ -1,6 +1,6 @@
 """Fit the BFM to every face of 300-W style train folders and cache the labels.
 
-    python -m training.data.make_labels \\
+    python -m parface_training.data.make_labels \\
         --images /work/shared/data/300w-subset/train /work/shared/data/300w-lfpw/train \\
         --out /work/runs/labels/train_labels.npz [--bfm PATH] [--aflw-check AFLW_DIR]
 
@@ -16,10 +16,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
+from parface_training.data.bfm_fit import BFM68, fit, fit_labels
+from parface_training.data.labels import LabelCache, labeled_files
 
 from parface_sdk.landmark_files import read_aflw_mat, read_pts
-from training.data.bfm_fit import BFM68, fit, fit_labels
-from training.data.labels import LabelCache, labeled_files
 
 logger = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from training.config import StageConfig
+from parface_training.config import StageConfig
 
 
 def stage_trainer(stage: str) -> Callable[[StageConfig, bool], Path]:
     """``train(config, resume) -> final checkpoint`` of the named stage (imports torch lazily)."""
-    from training.stages import autoencoder, depth, finetune, inversion, joint, landmarks
+    from parface_training.stages import autoencoder, depth, finetune, inversion, joint, landmarks
 
     trainers = {
         "autoencoder": autoencoder.train_autoencoder,

@@ -11,18 +11,17 @@ import logging
 from pathlib import Path
 
 import torch
-
-from training.config import AdversarialConfig, AutoencoderConfig
-from training.datasets import unlabeled_dataset
-from training.distributed import update
-from training.loop import StageRun, run_stage
-from training.losses import (
+from parface_training.config import AdversarialConfig, AutoencoderConfig
+from parface_training.datasets import unlabeled_dataset
+from parface_training.distributed import update
+from parface_training.loop import StageRun, run_stage
+from parface_training.losses import (
     build_perceptual_loss,
     critic_loss,
     generator_adversarial_loss,
     reconstruction_loss,
 )
-from training.stages.common import adam, data_metadata, freeze, prepare_network
+from parface_training.stages.common import adam, data_metadata, freeze, prepare_network
 
 logger = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ import logging
 from pathlib import Path
 
 import torch
+from parface_training.config import StageConfig
+from parface_training.distributed import device, seed_everything
 
 from parface_sdk.nn.checkpoint import load_checkpoint
 from parface_sdk.nn.parface_net import ParFaceNet
 from parface_sdk.spec import ModelSpec
-from training.config import StageConfig
-from training.distributed import device, seed_everything
 
 logger = logging.getLogger(__name__)
 

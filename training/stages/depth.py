@@ -8,12 +8,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
-from training.config import DepthConfig
-from training.datasets import labeled_dataset
-from training.distributed import update
-from training.loop import StageRun, run_stage
-from training.stages.common import adam, data_metadata, freeze, prepare_network
+from parface_training.config import DepthConfig
+from parface_training.datasets import labeled_dataset
+from parface_training.distributed import update
+from parface_training.loop import StageRun, run_stage
+from parface_training.stages.common import adam, data_metadata, freeze, prepare_network
 
 
 def build_depth(config: DepthConfig) -> StageRun:

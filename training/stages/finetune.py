@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.config import FinetuneConfig
-from training.loop import StageRun, run_stage
-from training.stages.landmarks import build_landmarks
+from parface_training.config import FinetuneConfig
+from parface_training.loop import StageRun, run_stage
+from parface_training.stages.landmarks import build_landmarks
 
 
 def build_finetune(config: FinetuneConfig) -> StageRun:

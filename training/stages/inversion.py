@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.config import InversionConfig
-from training.datasets import unlabeled_dataset
-from training.loop import StageRun, run_stage
-from training.stages.autoencoder import adversarial_step, perceptual_for, perceptual_metadata
-from training.stages.common import adam, data_metadata, freeze, prepare_network
+from parface_training.config import InversionConfig
+from parface_training.datasets import unlabeled_dataset
+from parface_training.loop import StageRun, run_stage
+from parface_training.stages.autoencoder import adversarial_step, perceptual_for, perceptual_metadata
+from parface_training.stages.common import adam, data_metadata, freeze, prepare_network
 
 
 def build_inversion(config: InversionConfig) -> StageRun:

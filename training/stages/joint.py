@@ -20,25 +20,25 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from parface_training.config import JointConfig
+from parface_training.distributed import update
+from parface_training.loop import StageRun, run_stage
+from parface_training.losses import heatmap_loss
+from parface_training.stages.common import adam, data_metadata, prepare_network
 from torch.utils.data import ConcatDataset, Dataset
 
 from parface_sdk.image import load_image
 from parface_sdk.nn.checkpoint import save_checkpoint
 from parface_sdk.nn.softargmax import heatmap_to_crop, soft_argmax
-from training.config import JointConfig
-from training.distributed import update
-from training.loop import StageRun, run_stage
-from training.losses import heatmap_loss
-from training.stages.common import adam, data_metadata, prepare_network
 
 logger = logging.getLogger(__name__)
 
 
 def _sources(config: JointConfig, spec) -> tuple[Dataset, dict[str, Dataset]]:
     """Training dataset and the validation datasets by source name."""
-    from training.data import LandmarkDataset
-    from training.data.largepose import largepose_records, split_records
-    from training.datasets import _records
+    from parface_training.data import LandmarkDataset
+    from parface_training.data.largepose import largepose_records, split_records
+    from parface_training.datasets import _records
 
     fraction = config.validation_fraction
     sources = {"300w": _records(config)}
@@ -122,8 +122,8 @@ class _Validator:
 
 def _match_statistics(net, dataset: Dataset, count: int = 256) -> None:
     """Train-mode BatchNorm = eval-mode BatchNorm on un-augmented training crops (see
-    :func:`training.onnx_import.match_batch_statistics`); a resumed run overwrites it anyway."""
-    from training.onnx_import import match_batch_statistics
+    :func:`parface_training.onnx_import.match_batch_statistics`); a resumed run overwrites it anyway."""
+    from parface_training.onnx_import import match_batch_statistics
 
     parts = getattr(dataset, "datasets", [dataset])
     crops = []

@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from parface_training.config import FinetuneConfig, LandmarksConfig
+from parface_training.datasets import labeled_dataset
+from parface_training.distributed import update
+from parface_training.loop import StageRun, run_stage
+from parface_training.losses import heatmap_loss
+from parface_training.stages.common import adam, data_metadata, freeze, prepare_network
 
 from parface_sdk.nn.softargmax import heatmap_to_crop, soft_argmax
-from training.config import FinetuneConfig, LandmarksConfig
-from training.datasets import labeled_dataset
-from training.distributed import update
-from training.loop import StageRun, run_stage
-from training.losses import heatmap_loss
-from training.stages.common import adam, data_metadata, freeze, prepare_network
 
 
 def mean_point_error(heatmaps: torch.Tensor, landmarks: torch.Tensor, spec) -> float:
