@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from parface_sdk import Aligner
+from parface_sdk import Aligner, AlignerOptions
 from parface_sdk.models import MANIFEST, MODELS_DIR, default_model_path, sha256_of
 
 # The shipped v2 model measured 4.13 % (AFLW2000-3D, all 2000) and 2.93 % (HELEN test) with GT crops
@@ -73,3 +73,24 @@ def test_default_model_accuracy_on_a_few_test_faces(shared_dir, dataset, root, l
         run = evaluate(aligner, faces, crops=("gt",), progress=False)[0]
     assert np.isfinite(run.nme).all()
     assert run.nme.mean() * 100 < max_mean_nme
+
+
+def test_quality_threshold_and_min_quality_filter():
+    """The shipped model has a calibrated quality threshold; min_quality drops faces below it."""
+    from pathlib import Path
+
+    photo = Path(__file__).resolve().parents[1] / "examples" / "data" / "astronaut.jpg"
+    with Aligner() as aligner:
+        threshold = aligner.quality_threshold
+        face = aligner.align(photo).faces[0]
+    assert threshold == json.loads(MANIFEST.read_text())["quality_threshold"]
+    assert 0.0 < threshold < 1.0
+    assert face.quality == pytest.approx(float(face.confidence.mean()))
+    assert face.quality > threshold  # a clear frontal portrait is a good face
+    assert '"quality"' in face.model_dump_json()
+    with Aligner(options=AlignerOptions(min_quality=face.quality + 1e-3)) as strict:
+        assert strict.align(photo).faces == []
+    with Aligner(options=AlignerOptions(min_quality=face.quality - 1e-3)) as lenient:
+        assert len(lenient.align(photo).faces) == 1
+    with Aligner.from_pretrained(default_model_path()) as explicit:
+        assert explicit.quality_threshold is None  # a model file given by path has no calibration
