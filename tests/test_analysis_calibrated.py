@@ -45,6 +45,14 @@ def test_still_clips_give_no_asymmetry(setup):
             assert decision.calibration["matches_model"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known limitation of the v2 model (MODEL_CARD.md, docs/analysis.md): a local mouth-corner "
+        "droop (Gaussian warp, sigma 0.12 IOD) twice the calibrated threshold moves its landmark by "
+        "< 0.5 % IOD, so the calibrated decision answers 'none'. Strict: passes -> remove this mark."
+    ),
+)
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_strong_droop_gives_the_right_side(setup, side):
     from parface_sdk.analysis.simulate import make_clip
