@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from quality_calibration import validation_records
 
     from parface_sdk import Aligner
+    from parface_sdk.geometry import landmark_box
     from parface_sdk.image import load_image
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     with Aligner(args.model) as aligner:
         for path, truth, _ in records:
             image = load_image(path)
-            box = np.concatenate([truth[:, :2].min(axis=0), truth[:, :2].max(axis=0)])
+            box = landmark_box(truth)
             before = aligner.align(image, boxes=[box], color="RGB").faces[0].landmarks
             down, iod = _down(truth)
             for region, (moved, mirrored) in REGIONS.items():

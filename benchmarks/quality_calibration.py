@@ -52,29 +52,22 @@ def validation_records(fraction: float = 0.05) -> list[tuple[str, np.ndarray, st
     return out
 
 
-def _nme(predicted: np.ndarray, truth: np.ndarray) -> float:
-    span = truth[:, :2].max(axis=0) - truth[:, :2].min(axis=0)
-    return float(np.linalg.norm(predicted[:, :2] - truth[:, :2], axis=1).mean() / np.sqrt(span.prod()))
-
-
-def _box(points: np.ndarray) -> np.ndarray:
-    return np.concatenate([points[:, :2].min(axis=0), points[:, :2].max(axis=0)])
-
-
 def measure(model: str | None, records, jitter: float, seed: int = 0) -> dict[str, np.ndarray]:
     from parface_sdk import Aligner
+    from parface_sdk.evaluation.metrics import nme
+    from parface_sdk.geometry import landmark_box
 
     rng = np.random.default_rng(seed)
     nmes, confidences, sources, modes = [], [], [], []
     with Aligner(model) as aligner:
         for path, truth, source in records:
-            box = _box(truth)
+            box = landmark_box(truth)
             side = box[2:] - box[:2]
             shifted = box + np.concatenate([rng.uniform(-jitter, jitter, 2) * side] * 2)
             shifted[2:] = shifted[:2] + side * rng.uniform(1 - jitter, 1 + jitter)
             for mode, boxes in (("gt", [box]), ("jittered", [shifted])):
                 face = aligner.align(path, boxes=boxes).faces[0]
-                nmes.append(_nme(face.landmarks, truth))
+                nmes.append(float(nme(face.landmarks[None], truth[None])[0]))
                 confidences.append(face.confidence)
                 sources.append(source)
                 modes.append(mode)

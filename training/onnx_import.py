@@ -179,9 +179,21 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import onnx
 
-    spec = ModelSpec.from_json(
-        {p.key: p.value for p in onnx.load(str(args.onnx)).metadata_props}[SPEC_METADATA_KEY]
-    )
+    if not args.onnx.is_file():
+        raise SystemExit(f"onnx_import: no ONNX model at {args.onnx}")
+    try:
+        metadata = {p.key: p.value for p in onnx.load(str(args.onnx)).metadata_props}
+    except Exception as exc:  # onnx raises protobuf DecodeError and others for a damaged file
+        raise SystemExit(
+            f"onnx_import: {args.onnx} is not a loadable ONNX model ({type(exc).__name__})"
+        ) from None
+    if SPEC_METADATA_KEY not in metadata:
+        raise SystemExit(
+            f"onnx_import: {args.onnx} has no parface-sdk spec; it was not exported by parface-sdk"
+        )
+    spec = ModelSpec.from_json(metadata[SPEC_METADATA_KEY])
+    if spec.graph != "crop":
+        raise SystemExit(f"onnx_import: {args.onnx} is a {spec.graph!r} graph; export the crop graph")
     records = image_only_records(args.images)
     step = max(1, len(records) // args.count)
     dataset = LandmarkDataset(records[::step][: args.count], spec)

@@ -88,3 +88,16 @@ def test_onnx_import_command_writes_a_loadable_checkpoint(tiny_onnx, tmp_path, s
     with torch.no_grad():
         ours = net(crops)[0].numpy()
     assert np.abs(ours - _onnx_outputs(tiny_onnx, crops.numpy())).max() < 0.05
+
+
+@pytest.mark.parametrize("content", [None, b"not an onnx model"])
+def test_onnx_import_command_refuses_missing_or_damaged_files(tmp_path, content):
+    from parface_training.onnx_import import main
+
+    model = tmp_path / "model.onnx"
+    if content is not None:
+        model.write_bytes(content)
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(SystemExit, match="no ONNX model|not a loadable ONNX model"):
+        main([str(model), str(out), "--images", str(tmp_path)])
+    assert not out.exists()
