@@ -8,8 +8,16 @@ with the same pipeline as `parface analyze`, and writes:
 - unless ``--no-install``: ``parface_sdk/analysis/calibration.json`` (the thresholds, keyed by the
   model's SHA-256) and the section between the ``palsy-calibration`` markers of ``docs/analysis.md``.
 
-People are split in two: the first half calibrates (null clips only), the other half validates
-(null clips for false alarms, droop clips for the detection rates), so no figure is in-sample.
+People are split in two: half calibrates (null clips only), the other half validates (null clips
+for false alarms, droop clips for the detection rates), so no figure is in-sample. The validators
+are first the near-frontal faces of the landmark model's own validation split (a hash of the file
+name, ``parface_training.data.largepose.is_validation``, 5 %: faces the joint stage never trained
+on), then other train faces; the calibrators are train faces outside that split.
+
+Null clips: the photo held still, mirrored, and turning (a head turn of 2-10 degrees, drawn per clip,
+so the spread can be fitted against the measured head motion). Droop clips (validators only): a
+thin-plate droop of 1-8 % IOD of one mouth corner or brow during the task (the main table); the
+same at 4 and 8 % with a narrow Gaussian warp ("local"); and at 4 and 8 % during a head turn.
 
     python benchmarks/palsy_calibration.py --out runs/palsy_calibration [--model M.onnx] [--people 40]
 """
@@ -40,6 +48,29 @@ DOCS = REPO / "docs" / "analysis.md"
 BEGIN, END = "<!-- palsy-calibration:begin -->", "<!-- palsy-calibration:end -->"
 TASKS = [Task("rest", 0.0, 1.0), Task("task", 1.0, 2.0)]
 NULL_KINDS = ("still", "mirrored", "turn")
+VALIDATION_FRACTION = 0.05  # the joint stage's validation split (training/recipes/*.json)
+EXTRA_SIZES = (4.0, 8.0)  # droop sizes of the "local" and "turn" conditions
+
+
+def turn_degrees(seed: int) -> float:
+    """The head-turn amplitude of a null or droop clip: 2-10 degrees, drawn from the clip's seed."""
+    return float(np.random.default_rng(seed + 7919).uniform(2.0, 10.0))
+
+
+def held_out(name: str) -> bool:
+    """Whether the landmark model's validation split holds this face (never trained on by stage 6);
+    ``load_subjects`` reads the .jpg beside each .pts."""
+    from parface_training.data.largepose import is_validation
+
+    return is_validation(f"{name}.jpg", VALIDATION_FRACTION)
+
+
+def choose_people(folders: list[Path], people: int, seed: int) -> tuple[list, list]:
+    """(calibrators, validators), half each: validators first from the model's validation split."""
+    half = people // 2
+    validators = load_subjects(folders, None, seed, select=held_out)[:half]
+    others = load_subjects(folders, people - len(validators), seed, select=lambda name: not held_out(name))
+    return others[: people - half], validators + others[people - half :]
 
 
 def run_clip(aligner, frames, fps) -> tuple[dict, dict, object]:
@@ -60,7 +91,8 @@ def null_clips(aligner, subject, args, seed) -> list[dict]:
     records = []
     for kind in NULL_KINDS:
         face = subject.mirrored() if kind == "mirrored" else subject
-        frames = make_clip(face, "turn" if kind == "turn" else "still", args.frames, args.fps, seed)
+        clip_kind = "turn" if kind == "turn" else "still"
+        frames = make_clip(face, clip_kind, args.frames, args.fps, seed, turn_deg=turn_degrees(seed))
         tasks, auto, series = run_clip(aligner, frames, args.fps)
         records.append(
             {
@@ -96,10 +128,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     started = time.time()
     data = args.shared / "data"
-    subjects = load_subjects(
+    calibrators, validators = choose_people(
         [data / "300w-subset" / "train", data / "300w-lfpw" / "train"], args.people, args.seed
     )
-    calibrators, validators = subjects[::2], subjects[1::2]
+    subjects = calibrators + validators
     with Aligner(args.model, AlignerOptions(threads=1)) as aligner:
         sha = model_sha256(aligner)
         null = [r for i, s in enumerate(subjects) for r in null_clips(aligner, s, args, args.seed + i)]
@@ -133,34 +165,35 @@ def main() -> None:
                     for mode in ("tasks", "auto")
                 },
             }
-        rows = {"tasks": [], "auto": []}
+        conditions = [("tps", "still", size) for size in args.sizes]
+        conditions += [(w, k, size) for w, k in (("local", "still"), ("tps", "turn")) for size in EXTRA_SIZES]
+        rows: dict[str, list] = {"tasks": [], "auto": [], "local": [], "turn": []}
         for index, subject in enumerate(validators):
-            for percent in args.sizes:
+            seed = args.seed + 1000 + index
+            for warp, kind, percent in conditions:
                 for region in ("mouth", "brow"):
                     for side in ("right", "left"):
                         frames = make_clip(
-                            subject,
-                            "still",
-                            args.frames,
-                            args.fps,
-                            args.seed + 1000 + index,
-                            droop=(region, side, percent),
-                        )
+                            subject, kind, args.frames, args.fps, seed, droop=(region, side, percent),
+                            warp=warp, turn_deg=turn_degrees(seed),
+                        )  # fmt: skip
                         _, _, series = run_clip(aligner, frames, args.fps)
-                        for mode, tasks in (("tasks", TASKS), ("auto", [])):
+                        condition = "local" if warp == "local" else ("turn" if kind == "turn" else None)
+                        modes = [(condition, TASKS)] if condition else [("tasks", TASKS), ("auto", [])]
+                        for mode, tasks in modes:
                             decision = decide_asymmetry(series, tasks, calibration, sha)
-                            measured = next(
-                                t["change_pct_iod"] for t in decision.tests if t["region"] == region
-                            )
+                            test = next(t for t in decision.tests if t["region"] == region)
                             rows[mode].append(
                                 {
                                     "person": subject.name,
+                                    "held_out": held_out(subject.name),
                                     "percent": percent,
                                     "region": region,
                                     "side": side,
                                     "decision": decision.decision,
                                     "confidence": decision.confidence,
-                                    "measured": measured,
+                                    "measured": test["change_pct_iod"],
+                                    "head_motion_deg": test["head_motion_deg"],
                                     "applied": -percent if side == "right" else percent,
                                 }
                             )
@@ -180,6 +213,7 @@ def main() -> None:
         "null_validation": null_validation,
         "null": [{k: r[k] for k in ("person", "kind", "tasks", "auto", "jitter")} for r in null],
         "jitter": {m: [r["jitter"][m] for r in null if r["jitter"]] for m in ("none", "one_euro", "savgol")},
+        "validators_held_out": sum(held_out(s.name) for s in validators),
         "validation": {mode: validation_table(mode_rows) for mode, mode_rows in rows.items()},
         "validation_by_region": {
             region: validation_table([r for r in rows["tasks"] if r["region"] == region])

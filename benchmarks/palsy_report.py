@@ -7,25 +7,49 @@ import numpy as np
 
 def render(report: dict) -> str:
     cal, fig = report["calibration"], report["derivation"]
+    motion = cal.get("motion_sigma", {})
+    held = report.get("validators_held_out")
     lines = [
         f"Measured {report['date']} on model `{cal['model_sha256'][:16]}…` with "
         f"`{report['command']}` ({report['people']} people of the 300-W and LFPW train splits: "
-        f"{report['people'] // 2} calibrate, {report['people'] // 2} validate; {report['frames']} frames "
-        f"at {report['fps']:g} fps per clip, rest 0-1 s, task 1-2 s; {report['seconds']:.0f} s).",
+        f"{report['people'] // 2} calibrate, {report['people'] // 2} validate"
+        + (
+            f", {held} of them from the model's validation split, never trained on"
+            if held is not None
+            else ""
+        )
+        + f"; {report['frames']} frames at {report['fps']:g} fps per clip, rest 0-1 s, task 1-2 s; "
+        f"{report['seconds']:.0f} s).",
         "",
         "**Null distribution** (faces without palsy; change of right-minus-left height, task vs rest, "
-        "% of inter-ocular distance):",
+        "% of inter-ocular distance). The spread is `sqrt(still^2 + (per_degree x head motion)^2)`, "
+        "fitted by maximum likelihood to the calibration clips; head motion is the change of head "
+        "pose between rest and the task, in degrees, measured in the clip:",
         "",
-        "| region | null spread (RMS), with tasks | without tasks | decision threshold, with tasks "
+        "| region | spread, still head | + per degree of head motion | without tasks: still / per degree "
+        "| decision threshold, still head | at 5 degrees of motion "
         "| resting right-minus-left, healthy 5-95 % |",
-        "|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for region, sigma in cal["null_sigma"]["tasks"].items():
         static = cal["static_range"][region]
+        per_degree = motion.get("tasks", {}).get(region, 0.0)
+        at_five = float(np.hypot(sigma, 5 * per_degree))
         lines.append(
-            f"| {region} | {sigma:.2f} % | {cal['null_sigma']['auto'][region]:.2f} % | "
-            f"{fig['z_threshold'] * sigma:.2f} % | {static['p5']:+.2f} to {static['p95']:+.2f} % |"
+            f"| {region} | {sigma:.2f} % | {per_degree:.3f} % | {cal['null_sigma']['auto'][region]:.2f} / "
+            f"{motion.get('auto', {}).get(region, 0.0):.3f} % | {fig['z_threshold'] * sigma:.2f} % | "
+            f"{fig['z_threshold'] * at_five:.2f} % | {static['p5']:+.2f} to {static['p95']:+.2f} % |"
         )
+    motions = {
+        kind: [r["tasks"].get("motion", {}).get("task", np.nan) for r in report["null"] if r["kind"] == kind]
+        for kind in ("still", "mirrored", "turn")
+    }
+    lines += [
+        "",
+        "Head motion between rest and task in the null clips (degrees, median / max): "
+        + ", ".join(f"{k} {np.nanmedian(v):.1f} / {np.nanmax(v):.1f}" for k, v in motions.items() if v)
+        + ".",
+    ]
     lines += [
         "",
         f"Threshold: z = {fig['z_threshold']:.2f} (normal-null {fig['z_normal']:.2f} for a "
@@ -67,6 +91,25 @@ def render(report: dict) -> str:
             )
             + ".",
         ]
+    extra = [(name, report["validation"].get(name)) for name in ("local", "turn")]
+    if any(table for _, table in extra):
+        lines += [
+            "",
+            "**Other droops** (same people, task spans): *local*, a narrow Gaussian warp of the point "
+            "alone (sigma 0.12 IOD at the mouth) with the face still; *turn*, the thin-plate droop "
+            "during a head turn of 2-10 degrees:",
+            "",
+            "| condition | droop % IOD | clips | right side | wrong side | none | undetermined | "
+            "mean measured % IOD |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, table in extra:
+            for row in table or []:
+                lines.append(
+                    f"| {name} | {row['percent']} | {row['clips']} | {row['right_side']:.0%} | "
+                    f"{row['wrong_side']:.0%} | {row['none']:.0%} | {row['undetermined']:.0%} | "
+                    f"{row['mean_measured_abs']:.2f} |"
+                )
     lines += [
         "",
         "**Jitter on still clips** (mean frame-to-frame motion of the 68 points, % of the "

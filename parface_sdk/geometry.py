@@ -102,3 +102,78 @@ def sha256_of(path: str | Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def thin_plate_maps(
+    shape: tuple[int, ...], sources: np.ndarray, targets: np.ndarray, step: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Backward ``cv2.remap`` maps (x, y) of the thin-plate spline that carries each ``sources``
+    point (N, 2) to its ``targets`` point: the output pixel at a target samples its source, so
+    an image warped with the maps shows every control point exactly where it was sent, and the
+    rest follows smoothly. Control points closer than half a pixel to an earlier one are dropped
+    (annotations often repeat a point; the spline's system would be singular). The spline is
+    evaluated every ``step`` pixels and interpolated bilinearly. Needs scipy."""
+    import cv2
+    from scipy.interpolate import RBFInterpolator
+
+    height, width = shape[:2]
+    sources, targets = np.asarray(sources, np.float64), np.asarray(targets, np.float64)
+    keep: list[int] = []
+    for index, point in enumerate(targets):
+        if all(np.linalg.norm(point - targets[k]) >= 0.5 for k in keep):
+            keep.append(index)
+    spline = RBFInterpolator(targets[keep], sources[keep] - targets[keep], kernel="thin_plate_spline")
+    ys, xs = np.mgrid[0 : height + 2 * step : step, 0 : width + 2 * step : step].astype(np.float64)
+    coarse = spline(np.stack([xs.ravel(), ys.ravel()], axis=1)).reshape(*xs.shape, 2).astype(np.float32)
+    # coarse node (i, j) sits at pixel (j * step, i * step): an affine resize onto the pixel grid
+    scale = np.float32([[1.0 / step, 0, 0], [0, 1.0 / step, 0]])
+    full = cv2.warpAffine(
+        coarse, scale, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )  # fmt: skip
+    grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
+    return grid_x + full[..., 0], grid_y + full[..., 1]
+
+
+def folds(maps: tuple[np.ndarray, np.ndarray], min_jacobian: float = 0.2) -> bool:
+    """Whether backward ``maps`` fold or nearly fold the image somewhere: the Jacobian determinant
+    of the map drops below ``min_jacobian`` (1 is no change of area; 0 or less, a fold)."""
+    xs, ys = (np.asarray(m, np.float64) for m in maps)
+    dxdu, dxdv = np.gradient(xs, axis=1), np.gradient(xs, axis=0)
+    dydu, dydv = np.gradient(ys, axis=1), np.gradient(ys, axis=0)
+    return bool((dxdu * dydv - dxdv * dydu).min() < min_jacobian)
+
+
+def forward_points(
+    points: np.ndarray, maps: tuple[np.ndarray, np.ndarray], iterations: int = 30
+) -> np.ndarray:
+    """Where ``points`` (N, 2) land in an image warped with the backward ``maps``: the q with
+    q + B(q) = p (B, the map's offset, sampled bilinearly), by Newton's method on the map's
+    Jacobian (a plain fixed-point iteration diverges where a warp compresses the image)."""
+    import cv2
+
+    xs, ys = (np.asarray(m, np.float32) for m in maps)
+    fields = [
+        xs,
+        ys,
+        np.gradient(xs, axis=1),
+        np.gradient(xs, axis=0),
+        np.gradient(ys, axis=1),
+        np.gradient(ys, axis=0),
+    ]
+    target = np.asarray(points, np.float64)
+    moved = target.copy()
+
+    def sample(field: np.ndarray, at: np.ndarray) -> np.ndarray:
+        at = at.astype(np.float32).reshape(-1, 1, 2)
+        return cv2.remap(
+            field, at[..., 0], at[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        ).ravel()
+
+    for _ in range(iterations):
+        sx, sy, dxdu, dxdv, dydu, dydv = (sample(np.asarray(f, np.float32), moved) for f in fields)
+        residual = np.stack([sx, sy], axis=1) - target  # where q samples from, minus where it should
+        jacobian = np.stack([np.stack([dxdu, dxdv], 1), np.stack([dydu, dydv], 1)], 1)  # (N, 2, 2)
+        step = np.linalg.solve(jacobian + 1e-6 * np.eye(2), residual[..., None])[..., 0]
+        moved = moved - step
+    return moved.astype(np.float32)

@@ -87,7 +87,10 @@ def test_palsy_example(tiny_onnx, shared_dir, tmp_path):
     assert "not a diagnosis" in completed.stdout
     assert (out / "clip.mp4").is_file() and (out / "overlay.png").is_file()
     assert (out / "control" / "summary.json").is_file()
-    assert len(list((out / "plots").glob("*.png"))) == 12
+    from parface_sdk.analysis import SIDE_MEASURES
+
+    # one plot per side measure, plus asymmetry.png and head_pose.png
+    assert len(list((out / "plots").glob("*.png"))) == len(SIDE_MEASURES) + 2
 
 
 def test_jitter_example_synthetic():

@@ -148,3 +148,41 @@ def test_shipped_calibration_is_for_the_shipped_model():
         "`python benchmarks/palsy_calibration.py --out runs/palsy_calibration`"
     )
     assert 0.9 < calibration.confidence_threshold < 1.0
+
+
+def test_null_spread_fit_recovers_still_and_motion_parts():
+    """Changes drawn with spread sqrt(0.1^2 + (0.15 * motion)^2): the fit recovers both parts."""
+    from parface_sdk.analysis.calibrate import fit_null_spread
+
+    rng = np.random.default_rng(0)
+    motions = np.concatenate([rng.uniform(0.0, 0.3, 400), rng.uniform(2.0, 10.0, 400)])
+    changes = rng.normal(0.0, np.hypot(0.1, 0.15 * motions))
+    still, per_degree = fit_null_spread(changes, motions)
+    assert still == pytest.approx(0.1, rel=0.15) and per_degree == pytest.approx(0.15, rel=0.1)
+    # no motion in the data: all of the spread is the still part
+    still, per_degree = fit_null_spread(rng.normal(0.0, 0.2, 300), np.zeros(300))
+    assert still == pytest.approx(0.2, rel=0.15)
+
+
+def test_head_motion_widens_the_threshold(calibration):
+    """The same change is evidence on a still head and within the null on a turning one."""
+    still = calibration  # fitted to the synthetic clips, which sway by a few degrees
+    moving = Calibration(
+        calibration.model_sha256,
+        calibration.null_sigma,
+        calibration.confidence_threshold,
+        calibration.static_range,
+        calibration.provenance,
+        {mode: {region: 2.0 for region in regions} for mode, regions in calibration.null_sigma.items()},
+    )
+    assert moving.sigma("tasks", "mouth", 0.0) == pytest.approx(still.sigma("tasks", "mouth", 0.0))
+    assert moving.sigma("tasks", "mouth", 6.0) > 3 * still.sigma("tasks", "mouth", 6.0)
+    series = _clip(600, droops=(("mouth", "left", 8.0),))
+    stats = change_statistics(series, TASKS)
+    assert stats["motion"]["task"] > 1.0  # the synthetic head sways by several degrees
+    assert decide_asymmetry(series, TASKS, still).decision == "left"
+    decision = decide_asymmetry(series, TASKS, moving)
+    assert decision.decision == "none"
+    test = next(t for t in decision.tests if t["region"] == "mouth")
+    assert test["head_motion_deg"] == pytest.approx(stats["motion"]["task"])
+    assert test["threshold_pct_iod"] > abs(test["change_pct_iod"])

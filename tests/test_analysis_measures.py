@@ -49,7 +49,11 @@ def test_moving_one_mouth_corner_shows_on_that_side_only(scale_mm):
     before = measure_face(pose.to_image(face), scale_mm)
     after = measure_face(pose.to_image(moved), scale_mm)
     assert after.unit == ("mm" if scale_mm else "intercanthal")
-    expected = {"mouth_corner_height": shift * unit, "mouth_corner_midline": shift * unit}
+    expected = {
+        "mouth_corner_height": shift * unit,
+        "mouth_corner_level": shift * unit,
+        "mouth_corner_midline": shift * unit,
+    }
     for name in SIDE_MEASURES:
         assert after.sides[name].left == pytest.approx(before.sides[name].left, abs=1e-9), name
         change = after.sides[name].right - before.sides[name].right

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from parface_sdk.analysis import (
+    SIDE_MEASURES,
     HeadPose,
     Task,
     canonical_face,
@@ -123,5 +124,5 @@ def test_report_files(tmp_path):
     assert rows[0][:6] == ["frame", "time", "task", "yaw", "pitch", "roll"] and len(rows) == len(times) + 1
     assert rows[50][2] == "smile" and rows[41][3] == ""
     pngs = sorted(p.name for p in paths["plots"].glob("*.png"))
-    assert "brow_height.png" in pngs and "head_pose.png" in pngs and len(pngs) == 12
+    assert "brow_height.png" in pngs and "head_pose.png" in pngs and len(pngs) == len(SIDE_MEASURES) + 2
     assert paths["overlay"].stat().st_size > 10_000

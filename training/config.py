@@ -208,6 +208,15 @@ class JointConfig(StageConfig):
     # 300-W faces are repeated this many times per epoch (balances frontal vs large pose).
     labeled_repeat: int = Field(default=1, ge=1)
     extra_augment: bool = True  # lighting, occlusion, one-sided expression warps
+    # The one-sided warp of extra_augment (training/data/augment.py WarpOptions; defaults: v2's).
+    warp_probability: float = Field(default=0.3, ge=0, le=1)
+    warp_tps: float = Field(default=0.0, ge=0, le=1)  # share of thin-plate expression warps
+    warp_sigma_scale: tuple[float, float] | None = None
+    warp_both_sides: float = Field(default=0.0, ge=0, le=1)
+    warp_min_shift: float = Field(default=0.03, ge=0)
+    # L1 (crop px) on the right-minus-left offsets of every mirror pair of points (predicted vs
+    # labelled): penalises an error shared by both sides, i.e. one side dragging the other along.
+    lambda_asym: float = Field(default=0.0, ge=0)
     reset_transfer: bool = False  # re-initialise the transfer layers (weights of the v1 bug)
     # Make train-mode BatchNorm compute what eval mode does before the first step (v1's decoder
     # was fine-tuned in eval mode, so its running statistics no longer match its inputs).

@@ -25,6 +25,7 @@ SIDE_MEASURES: dict[str, tuple[str, str]] = {
     "eye_opening": ("length", "(|37-41| + |38-40|) / 2 and (|43-47| + |44-46|) / 2"),
     "eye_area": ("area", "area of the eye contour 36-41 / 42-47 seen from the front"),
     "mouth_corner_height": ("length", "mouth corner (48 / 54) above the lower-lip midpoint 57"),
+    "mouth_corner_level": ("length", "mouth corner (48 / 54) above the eye-corner line 36-45 (< 0: below)"),
     "mouth_corner_excursion": ("length", "3D distance of the mouth corner from 57"),
     "mouth_corner_midline": ("length", "distance of the mouth corner from the midline plane"),
     "smile_angle": ("angle", "angle of the line 57 -> mouth corner above the horizontal"),
@@ -122,6 +123,9 @@ def _per_side(p: np.ndarray) -> dict[str, SideMeasure]:
     )
     sides["eye_area"] = SideMeasure(_polygon_area(p[36:42]), _polygon_area(p[42:48]))
     sides["mouth_corner_height"] = SideMeasure(p[57, 1] - p[48, 1], p[57, 1] - p[54, 1])
+    sides["mouth_corner_level"] = SideMeasure(
+        _above_line(p[48], p[36], p[45]), _above_line(p[54], p[36], p[45])
+    )
     sides["mouth_corner_excursion"] = SideMeasure(dist(p[48] - p[57]), dist(p[54] - p[57]))
     sides["mouth_corner_midline"] = SideMeasure(-p[48, 0], p[54, 0])
     sides["smile_angle"] = SideMeasure(

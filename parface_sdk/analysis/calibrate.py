@@ -16,13 +16,36 @@ from parface_sdk.analysis.decision import (
 )
 
 
-def _tests(stats: dict) -> list[tuple[str, float]]:
+def _tests(stats: dict) -> list[tuple[str, float, float]]:
+    """(region, change % IOD, head motion degrees) of every test of a clip."""
+    motion = stats.get("motion", {})
     return [
-        (region, change)
-        for regions in stats["changes"].values()
+        (region, change, float(np.nan_to_num(motion.get(span, 0.0))))
+        for span, regions in stats["changes"].items()
         for region, change in regions.items()
         if np.isfinite(change)
     ]
+
+
+def fit_null_spread(changes: np.ndarray, motions: np.ndarray, floor: float = 0.01) -> tuple[float, float]:
+    """Maximum-likelihood (still, per_degree) of a zero-mean normal null whose spread grows with head
+    motion: ``var = still ** 2 + (per_degree * motion) ** 2``. A systematic offset counts as spread
+    (the mean is not fitted). ``floor`` (% IOD) keeps the still spread above zero. Needs scipy."""
+    from scipy.optimize import minimize
+
+    changes, motions = np.asarray(changes, float), np.asarray(motions, float)
+
+    def negative_log_likelihood(params: np.ndarray) -> float:
+        variance = np.exp(2 * params[0]) + (np.exp(params[1]) * motions) ** 2
+        return float(np.sum(np.log(variance) + changes**2 / variance))
+
+    rms = float(np.sqrt(np.mean(changes**2)))
+    start = np.log([max(rms, floor), max(rms, floor) / max(float(np.mean(motions)), 1.0)])
+    best = minimize(
+        negative_log_likelihood, start, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9}
+    )
+    still, per_degree = np.exp(best.x)
+    return max(float(still), floor), float(per_degree)
 
 
 def derive_calibration(
@@ -35,8 +58,9 @@ def derive_calibration(
     """The calibration from ``null_records`` (each ``{"tasks": stats, "auto": stats}`` of a clip
     without palsy), and the figures it was derived from.
 
-    - null spread per mode and region: the root mean square of the change (a systematic offset,
-      e.g. under head turns, counts against the threshold);
+    - null spread per mode and region: :func:`fit_null_spread`, a spread for a still head and its
+      growth per degree of head motion (a systematic offset, e.g. under head turns, counts against
+      the threshold);
     - threshold: the z-score at which the chance of a false alarm on a clip of the calibration design
       is ``false_alarm`` under a normal null, raised to ``margin`` times the largest z-score any
       calibration clip reached when that is larger (heavy tails); stored as a confidence.
@@ -44,17 +68,26 @@ def derive_calibration(
     if not null_records:
         raise ValueError("no null clips to calibrate on")
     sigma: dict[str, dict[str, float]] = {}
+    per_degree: dict[str, dict[str, float]] = {}
     for mode in ("tasks", "auto"):
-        sigma[mode] = {}
+        sigma[mode], per_degree[mode] = {}, {}
         for region in REGION_MEASURES:
-            changes = [c for record in null_records for r, c in _tests(record[mode]) if r == region]
-            if len(changes) < 5:
-                raise ValueError(f"only {len(changes)} null changes for {mode}/{region}; need more clips")
-            sigma[mode][region] = float(np.sqrt(np.mean(np.square(changes))))
+            pairs = [(c, m) for record in null_records for r, c, m in _tests(record[mode]) if r == region]
+            if len(pairs) < 5:
+                raise ValueError(f"only {len(pairs)} null changes for {mode}/{region}; need more clips")
+            changes, motions = np.asarray(pairs).T
+            sigma[mode][region], per_degree[mode][region] = fit_null_spread(changes, motions)
+
+    def spread(mode: str, region: str, motion: float) -> float:
+        return float(np.hypot(sigma[mode][region], per_degree[mode][region] * motion))
+
     tests = len(_tests(null_records[0]["tasks"]))
     z_normal = z_for_confidence(1.0 - false_alarm, tests)
     largest = max(
-        abs(c) / sigma[mode][r] for record in null_records for mode in sigma for r, c in _tests(record[mode])
+        abs(c) / spread(mode, r, m)
+        for record in null_records
+        for mode in sigma
+        for r, c, m in _tests(record[mode])
     )
     z_threshold = max(z_normal, margin * largest)
     static = {}
@@ -80,6 +113,7 @@ def derive_calibration(
         two_sided_confidence(z_threshold, tests),
         static,
         {**(provenance or {}), "z_threshold": float(z_threshold), "tests_per_clip": tests},
+        per_degree,
     )
     return calibration, figures
 

@@ -2,14 +2,19 @@
 
 A real face is never perfectly symmetric and the landmark model has its own noise and left/right
 bias, so the decision is not about the asymmetry of one frame. It is about a **change**: for the
-brow (``brow_height``) and the mouth corner (``mouth_corner_height``), the right-minus-left height
-during a task span minus the same difference at rest, in % of the inter-ocular distance (outer eye
-corners, |36-45|). A side whose brow or mouth corner ends up lower relative to the other side
-(it drooped, or it did not rise with the other) is the side the evidence points to.
+brow (``brow_height``) and the mouth corner (``mouth_corner_level``), both heights above the
+eye-corner line 36-45 in the head frame, the right-minus-left height during a task span minus the
+same difference at rest, in % of the inter-ocular distance (outer eye corners, |36-45|). A side
+whose brow or mouth corner ends up lower relative to the other side (it drooped, or it did not
+rise with the other) is the side the evidence points to.
 
 Each change is divided by the spread of the same statistic on faces without palsy (the *null*:
 still clips, mirrored photos and rigid head turns of many people, measured with the same model;
-``benchmarks/palsy_calibration.py``), giving a z-score. The confidence that a side changed is the
+``benchmarks/palsy_calibration.py``), giving a z-score. The spread grows with the head motion
+between rest and the span (the landmarks of a turning head are less consistent):
+``sigma = sqrt(still ** 2 + (per_degree * motion) ** 2)``, with ``motion`` the change of head
+pose (yaw, pitch, roll; degrees, Euclidean) measured in the same recording, and ``still`` and
+``per_degree`` fitted to the null clips by maximum likelihood. The confidence that a side changed is the
 probability that the largest of the ``k`` z-scores of a clip pointing to that side stays below the
 observed one under the null (normal, ``k`` tests): ``(2 Phi(z) - 1) ** k``. A side is named only
 when its confidence reaches the calibrated threshold and the other side's does not; when both do,
@@ -36,7 +41,7 @@ from parface_sdk.errors import ParfaceError
 
 logger = logging.getLogger(__name__)
 
-REGION_MEASURES: dict[str, str] = {"brow": "brow_height", "mouth": "mouth_corner_height"}
+REGION_MEASURES: dict[str, str] = {"brow": "brow_height", "mouth": "mouth_corner_level"}
 CALIBRATION_PATH = Path(__file__).resolve().with_name("calibration.json")
 CAVEAT = (
     "This is a measurement aid, not a diagnosis. It compares how the left and right brow and mouth "
@@ -67,13 +72,22 @@ def z_for_confidence(confidence: float, tests: int) -> float:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Null spreads (% IOD, per mode and region), the confidence threshold and its provenance."""
+    """Null spreads (% IOD, per mode and region: for a still head, and the growth per degree of
+    head motion), the confidence threshold and its provenance."""
 
     model_sha256: str
     null_sigma: dict[str, dict[str, float]]
     confidence_threshold: float
     static_range: dict[str, dict[str, float]]  # region -> p5 / p50 / p95 of resting right - left
     provenance: dict = field(default_factory=dict)
+    motion_sigma: dict[str, dict[str, float]] = field(default_factory=dict)  # % IOD per degree
+
+    def sigma(self, mode: str, region: str, motion: float) -> float:
+        """The null spread (% IOD) of a change measured with ``motion`` degrees of head motion."""
+        still = self.null_sigma[mode][region]
+        per_degree = self.motion_sigma.get(mode, {}).get(region, 0.0)
+        motion = motion if np.isfinite(motion) else 0.0
+        return float(np.hypot(still, per_degree * motion))
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibration:
@@ -84,6 +98,7 @@ class Calibration:
                 float(data["confidence_threshold"]),
                 data["static_range"],
                 data.get("provenance", {}),
+                data.get("motion_sigma", {}),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CalibrationError(
@@ -119,6 +134,7 @@ class Calibration:
             "confidence_threshold": self.confidence_threshold,
             "static_range": self.static_range,
             "provenance": self.provenance,
+            "motion_sigma": self.motion_sigma,
         }
 
 
@@ -139,10 +155,13 @@ def _nanmedian(values: np.ndarray) -> float:
 
 
 def change_statistics(series: MeasureSeries, tasks: list[Task] | None = None, rest: str = "rest") -> dict:
-    """``{"mode", "rest", "changes": {span: {region: % IOD}}, "static": {region: % IOD}}``.
+    """``{"mode", "rest", "changes": {span: {region: % IOD}}, "motion": {span: degrees},
+    "static": {region: % IOD}}``.
 
     A change is (right - left) during the span minus (right - left) at rest: negative when the
-    subject's right side ended up lower than the left, relative to rest.
+    subject's right side ended up lower than the left, relative to rest. The motion is how far
+    the head pose moved from rest during the span: the distance of the span's median pose (with
+    task spans), or the 75th percentile of the per-frame distance (without).
     """
     given = list(tasks or [])
     spans = [t for t in given if t.name != rest]
@@ -153,12 +172,25 @@ def change_statistics(series: MeasureSeries, tasks: list[Task] | None = None, re
         "mode": "tasks" if spans else "auto",
         "rest": [rest_task.start, rest_task.end],
         "changes": {},
+        "motion": {},
         "static": {},
     }
     if not series.values:
         return result
     by_task = bool(spans)
     spans = spans or [Task("after rest", rest_task.end, float("inf"))]
+    poses = np.stack([series.poses[k] for k in ("yaw", "pitch", "roll")], axis=1)
+    finite_rest = rest_mask & np.isfinite(poses).all(axis=1)
+    rest_pose = np.median(poses[finite_rest], axis=0) if finite_rest.any() else np.full(3, np.nan)
+    for span in spans:
+        in_span = series.mask(span) & np.isfinite(poses).all(axis=1)
+        if not in_span.any():
+            motion = float("nan")
+        elif by_task:
+            motion = float(np.linalg.norm(np.median(poses[in_span], axis=0) - rest_pose))
+        else:
+            motion = float(np.percentile(np.linalg.norm(poses[in_span] - rest_pose, axis=1), 75))
+        result["motion"][span.name] = motion
     for region, measure in REGION_MEASURES.items():
         difference = _difference_pct(series, measure)
         at_rest = _nanmedian(difference[rest_mask])
@@ -221,17 +253,27 @@ def decide_asymmetry(
     """The calibrated answer for one recording (see the module docstring)."""
     calibration = calibration or Calibration.load()
     stats = change_statistics(series, tasks, rest)
-    sigma = calibration.null_sigma[stats["mode"]]
-    tests = [
-        {"span": span, "region": region, "change_pct_iod": change, "z": change / sigma[region]}
-        for span, regions in stats["changes"].items()
-        for region, change in regions.items()
-        if np.isfinite(change)
-    ]
+    mode = stats["mode"]
+    tests = []
+    for span, regions in stats["changes"].items():
+        motion = stats["motion"].get(span, float("nan"))
+        for region, change in regions.items():
+            if np.isfinite(change):
+                sigma = calibration.sigma(mode, region, motion)
+                tests.append(
+                    {
+                        "span": span,
+                        "region": region,
+                        "change_pct_iod": change,
+                        "head_motion_deg": motion,
+                        "null_sigma_pct_iod": sigma,
+                        "z": change / sigma,
+                    }
+                )
     count = max(len(tests), 1)
     threshold_z = z_for_confidence(calibration.confidence_threshold, count)
     for test in tests:
-        test["threshold_pct_iod"] = threshold_z * sigma[test["region"]]
+        test["threshold_pct_iod"] = threshold_z * test["null_sigma_pct_iod"]
     # evidence for the right side is a relative lowering of the right (negative change)
     strongest = {
         "right": max((-t["z"] for t in tests), default=0.0),
@@ -242,7 +284,8 @@ def decide_asymmetry(
     decision = named[0] if len(named) == 1 else ("undetermined" if named else "none")
     evidence = [
         f"{t['span']}: {t['region']} right-minus-left changed {t['change_pct_iod']:+.2f}% IOD vs rest "
-        f"(healthy still faces: within +-{t['threshold_pct_iod']:.2f}%)"
+        f"(faces without palsy, with {t['head_motion_deg']:.1f} deg of head motion: within "
+        f"+-{t['threshold_pct_iod']:.2f}%)"
         for t in tests
     ]
     if not tests:

@@ -7,7 +7,16 @@ Every clip is made from one still photo with its 68 annotated points:
 - a *head-turn* clip adds a slow rigid head motion (roll, scale, and a yaw approximated by a
   perspective warp of the photo, as if the face were a plane);
 - a *droop* clip is a still clip in which, during a task span, one mouth corner or one brow is
-  lowered by a known fraction of the inter-ocular distance with a smooth Gaussian RBF warp.
+  lowered by a known fraction of the inter-ocular distance with an image warp:
+
+  - ``"tps"`` (the default): a thin-plate spline through the annotated points. The drooping
+    corner (or every point of the drooping brow) moves by the droop; the eyes, the nose, the jaw
+    line, the other side and the lip midline stay put; the lip points between the corner and the
+    midline, and the cheek, which has no landmark, follow the spline. The whole hemi-mouth and
+    cheek sag together, the way a weak zygomatic muscle lets them, and the warp fades to zero at
+    the fixed structures;
+  - ``"local"``: a narrow Gaussian bump on the point alone (sigma 0.12 inter-ocular distances for
+    the mouth), the harder case of a change that touches almost nothing around it.
 
 These are models of a healthy face and of a one-sided change; they are not patient recordings.
 """
@@ -15,6 +24,7 @@ These are models of a healthy face and of a one-sided change; they are not patie
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,14 +74,23 @@ def is_frontal(points: np.ndarray, min_interocular: float = 60.0) -> bool:
     return ocular >= min_interocular and centred and level
 
 
-def load_subjects(folders: list[Path], count: int, seed: int = 0) -> list[Subject]:
-    """``count`` different near-frontal annotated photos, drawn with ``seed`` from ``folders``."""
+def load_subjects(
+    folders: list[Path],
+    count: int | None,
+    seed: int = 0,
+    select: Callable[[str], bool] | None = None,
+) -> list[Subject]:
+    """``count`` different near-frontal annotated photos, drawn with ``seed`` from ``folders``
+    (``None``: every one there is); ``select``, when given, keeps only the names (file stems) it
+    accepts."""
     import cv2
 
     candidates = sorted(p for folder in folders for p in Path(folder).glob("*.pts"))
     order = np.random.default_rng(seed).permutation(len(candidates))
     subjects: list[Subject] = []
     for index in order:
+        if select is not None and not select(candidates[index].stem):
+            continue
         points = read_pts(candidates[index]).astype(np.float64)
         if not is_frontal(points):
             continue
@@ -82,6 +101,8 @@ def load_subjects(folders: list[Path], count: int, seed: int = 0) -> list[Subjec
         subjects.append(Subject(candidates[index].stem, image, points))
         if len(subjects) == count:
             return subjects
+    if count is None:
+        return subjects
     raise ValueError(f"only {len(subjects)} near-frontal faces in {folders}, {count} asked for")
 
 
@@ -110,9 +131,69 @@ def _yaw_homography(centre: np.ndarray, interocular: float, yaw_deg: float) -> n
     return back @ project @ to_centre
 
 
-def droop_maps(shape: tuple[int, ...], subject: Subject, region: str, side: str, percent: float):
-    """Inverse ``cv2.remap`` maps that lower the ``side`` mouth corner or brow of ``subject`` by
-    ``percent`` of its inter-ocular distance, fading smoothly (Gaussian RBF) away from it.
+# The thin-plate droop of each region and side: the points it moves, and the points that follow
+# the spline freely (neither moved nor held): the lip between the drooping corner and the midline;
+# for a brow, that side's upper eyelid and the top of the jaw line beside the brow's tail (a low
+# brow pushes the lid down, and holding points a few pixels under a moving brow folds the image).
+# The training augmentation (parface_training.data.augment) draws its warps from the same table.
+DROOP_POINTS: dict[tuple[str, str], tuple[tuple[int, ...], tuple[int, ...]]] = {
+    ("mouth", "right"): ((48,), (49, 50, 58, 59, 60, 61, 67)),
+    ("mouth", "left"): ((54,), (52, 53, 55, 56, 63, 64, 65)),
+    ("brow", "right"): ((17, 18, 19, 20, 21), (0, 37, 38)),
+    ("brow", "left"): ((22, 23, 24, 25, 26), (16, 43, 44)),
+}
+
+
+def droop_maps(
+    shape: tuple[int, ...],
+    subject: Subject,
+    region: str,
+    side: str,
+    percent: float,
+    warp: str = "tps",
+):
+    """Inverse ``cv2.remap`` maps (x, y) that lower the ``side`` mouth corner or brow of
+    ``subject`` by ``percent`` of its inter-ocular distance (negative: raise it); ``warp`` is
+    ``"tps"`` or ``"local"`` (module docstring)."""
+    if (region, side) not in DROOP_POINTS:
+        raise ValueError(f"region is 'mouth' or 'brow' and side 'right' or 'left', got {region!r}, {side!r}")
+    if warp == "tps":
+        return _tps_maps(shape, subject, region, side, percent)
+    if warp != "local":
+        raise ValueError(f"warp is 'tps' or 'local', got {warp!r}")
+    return _local_maps(shape, subject, region, side, percent)
+
+
+def down_direction(points: np.ndarray) -> np.ndarray:
+    """Unit vector perpendicular to the eye-corner line, towards the chin."""
+    across = points[45] - points[36]
+    down = np.array([-across[1], across[0]]) / np.linalg.norm(across)
+    return down if down @ (points[57] - points[27]) > 0 else -down
+
+
+def _tps_maps(shape, subject: Subject, region: str, side: str, percent: float):
+    """The thin-plate spline droop: moved points go ``percent`` % IOD towards the chin, the free
+    lip points follow, every other landmark and the image border stay put."""
+    from parface_sdk.geometry import thin_plate_maps
+
+    height, width = shape[:2]
+    moved, free = DROOP_POINTS[region, side]
+    shift = percent / 100.0 * subject.interocular * down_direction(subject.points)
+    held = [i for i in range(68) if i not in moved and i not in free]
+    border = [
+        (x, y)
+        for x in (0.0, width / 2, width - 1.0)
+        for y in (0.0, height / 2, height - 1.0)
+        if (x, y) != (width / 2, height / 2)
+    ]
+    sources = np.vstack([subject.points[list(moved)], subject.points[held], np.asarray(border)])
+    targets = sources.copy()
+    targets[: len(moved)] += shift
+    return thin_plate_maps(shape, sources, targets, step=2)
+
+
+def _local_maps(shape, subject: Subject, region: str, side: str, percent: float):
+    """A Gaussian RBF bump on the point (``DROOP_REGIONS`` sigmas).
 
     The bump is centred on where the point lands (``c + s``), whose pixel samples ``c + s - s``:
     the landmark itself moves by exactly ``s``, and the map does not fold while ``s < 1.6 sigma``.
@@ -139,9 +220,11 @@ def make_clip(
     shift_px: float = 0.5,
     roll_deg: float = 0.2,
     turn_deg: float = 8.0,
+    warp: str = "tps",
 ) -> list[np.ndarray]:
-    """BGR frames of ``subject``: ``kind`` ``"still"`` or ``"turn"``; ``droop=(region, side,
-    percent)`` lowers that side during ``task`` seconds (ramping in over 0.2 s)."""
+    """BGR frames of ``subject``: ``kind`` ``"still"`` or ``"turn"`` (a head turn of up to
+    ``turn_deg`` degrees); ``droop=(region, side, percent)`` lowers that side during ``task``
+    seconds (ramping in over 0.2 s) with the ``warp`` of :func:`droop_maps`."""
     import cv2
 
     if kind not in ("still", "turn"):
@@ -149,7 +232,8 @@ def make_clip(
     rng = np.random.default_rng(seed)
     image, height, width = subject.image, subject.image.shape[0], subject.image.shape[1]
     centre = subject.points.mean(axis=0)
-    maps = None if droop is None else droop_maps(image.shape, subject, *droop)
+    maps = None if droop is None else droop_maps(image.shape, subject, *droop, warp=warp)
+    base_y, base_x = np.mgrid[0:height, 0:width].astype(np.float32)
     clip = []
     for index in range(frames):
         time = index / fps
@@ -157,9 +241,12 @@ def make_clip(
         if maps is not None and task[0] <= time < task[1]:
             amount = min(1.0, (time - task[0]) / 0.2 + 1.0 / fps / 0.2)
             xs, ys = maps
-            base_y = np.mgrid[0:height, 0:width][0].astype(np.float32)
             frame = cv2.remap(
-                image, xs, base_y + amount * (ys - base_y), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+                image,
+                base_x + amount * (xs - base_x),
+                base_y + amount * (ys - base_y),
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT,
             )
         matrix = _jiggle(rng, centre, shift_px, roll_deg)
         if kind == "turn":

@@ -11,7 +11,9 @@ cv2 = pytest.importorskip("cv2")
 from parface_training.data.augment import (  # noqa: E402
     BROWS,
     MOUTH_CORNERS,
+    WarpOptions,
     augment_crop,
+    expression_warp,
     occlude,
     one_sided_warp,
     photometric,
@@ -128,3 +130,186 @@ def test_photometric_and_occlusion_keep_shape_and_dtype(face, seed):
     np.testing.assert_array_equal(covered[outside], chip[outside])
     mixed, moved = augment_crop(chip, points, np.random.default_rng(seed))
     assert mixed.shape == chip.shape and mixed.dtype == np.uint8 and moved.shape == points.shape
+
+
+# The thin-plate expression warp: shifts in units of |36-45|, the points of DROOP_POINTS.
+def _droop_points(region, sides):
+    from parface_sdk.analysis.simulate import DROOP_POINTS
+
+    moved = [i for side in sides for i in DROOP_POINTS[region, side][0]]
+    free = [i for side in sides for i in DROOP_POINTS[region, side][1]]
+    return moved, free, [i for i in range(68) if i not in moved and i not in free]
+
+
+def _eye_iod(points):
+    return float(np.linalg.norm(points[45, :2] - points[36, :2]))
+
+
+@pytest.mark.parametrize(
+    ("region", "side", "shift"),
+    [("mouth", "right", (0.0, 0.1)), ("mouth", "left", (0.03, 0.08)), ("brow", "right", (0.0, -0.08)),
+     ("brow", "left", (-0.02, 0.06))],
+)  # fmt: skip
+def test_expression_warp_moves_exactly_the_named_points(face, region, side, shift):
+    pytest.importorskip("scipy")
+    chip, points = face
+    iod = _eye_iod(points)
+    warped, out = expression_warp(
+        chip, points, np.random.default_rng(0), region=region, sides=(side,), shifts=[np.array(shift)]
+    )
+    assert warped.shape == chip.shape and warped.dtype == np.uint8
+    assert out.shape == points.shape and out.dtype == points.dtype
+    moved, free, held = _droop_points(region, (side,))
+    np.testing.assert_allclose(
+        out[moved, :2] - points[moved, :2], np.tile(shift, (len(moved), 1)) * iod, atol=1e-4
+    )
+    np.testing.assert_array_equal(out[held], points[held])
+    np.testing.assert_array_equal(out[:, 2], points[:, 2])
+    if free:  # the lip between the corner and the midline follows part of the way
+        along = (out[free, :2] - points[free, :2]) @ np.array(shift) / (np.array(shift) @ shift * iod)
+        assert (along > -0.05).all() and (along < 1.0).all() and along.max() > 0.3
+    else:
+        assert (warped != chip).any()
+
+
+@pytest.mark.parametrize("index", [48, 60, 49])
+def test_expression_warp_moves_the_image_with_the_label(face, index):
+    """A bright dot on a moved (48) or free (60, 49) point ends up under the point's new label."""
+    pytest.importorskip("scipy")
+    _, points = face
+    start = points[index, :2]
+    chip = np.zeros((SIZE, SIZE, 3), np.uint8)
+    cv2.circle(chip, (int(round(start[0])), int(round(start[1]))), 1, (255, 255, 255), -1)
+    centre = np.array(np.nonzero(chip[..., 0] > 0)[::-1], dtype=np.float64).mean(axis=1)
+    warped, out = expression_warp(
+        chip,
+        points,
+        np.random.default_rng(0),
+        region="mouth",
+        sides=("right",),
+        shifts=[np.array([0.0, 0.12])],
+    )
+    weight = warped[..., 0].astype(np.float64)
+    ys, xs = np.mgrid[0:SIZE, 0:SIZE]
+    end = np.array([(xs * weight).sum(), (ys * weight).sum()]) / weight.sum()
+    expected = centre + (out[index, :2] - start)
+    assert np.linalg.norm(end - centre) > 1.0
+    # Within 0.75 px: the spline is evaluated every 4 px and interpolated, which leaves the dot
+    # on the 6 px shifted corner about 0.55 px short of its exact label (0.2 px at step 1).
+    assert np.linalg.norm(end - expected) < 0.75
+
+
+def test_expression_warp_moves_each_side_by_its_own_shift(face):
+    pytest.importorskip("scipy")
+    chip, points = face
+    iod = _eye_iod(points)
+    shifts = [np.array([0.0, 0.1]), np.array([0.02, -0.05])]
+    _, out = expression_warp(
+        chip, points, np.random.default_rng(0), region="mouth", sides=("right", "left"), shifts=shifts
+    )
+    np.testing.assert_allclose(out[48, :2] - points[48, :2], shifts[0] * iod, atol=1e-4)
+    np.testing.assert_allclose(out[54, :2] - points[54, :2], shifts[1] * iod, atol=1e-4)
+    _, _, held = _droop_points("mouth", ("right", "left"))
+    np.testing.assert_array_equal(out[held], points[held])
+    # The free lip points follow their own corner: down on the right, up on the left.
+    assert (out[[59, 60], 1] > points[[59, 60], 1]).all()
+    assert (out[[55, 64], 1] < points[[55, 64], 1]).all()
+    _, brows = expression_warp(
+        chip, points, np.random.default_rng(0), region="brow", sides=("right", "left"), shifts=shifts[::-1]
+    )
+    np.testing.assert_allclose(
+        brows[17:22, :2] - points[17:22, :2], np.tile(shifts[1] * iod, (5, 1)), atol=1e-4
+    )
+    np.testing.assert_allclose(
+        brows[22:27, :2] - points[22:27, :2], np.tile(shifts[0] * iod, (5, 1)), atol=1e-4
+    )
+
+
+def test_expression_warp_is_reproducible_and_skips_tiny_faces(face):
+    pytest.importorskip("scipy")
+    chip, points = face
+    for seed in range(3):
+        a = expression_warp(chip, points, np.random.default_rng(seed))
+        b = expression_warp(chip, points, np.random.default_rng(seed))
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(
+        expression_warp(chip, points, np.random.default_rng(0))[1],
+        expression_warp(chip, points, np.random.default_rng(1))[1],
+    )
+    tiny = points.copy()
+    tiny[:, :2] = tiny[:, :2] * 0.02 + 60
+    same_chip, same_points = expression_warp(chip, tiny, np.random.default_rng(0))
+    assert same_chip is chip and same_points is tiny
+
+
+def test_drawn_expression_warps_change_one_region(face):
+    """Drawn shifts stay within max_shift IOD (and above 1 %), within 35 degrees of the face's
+    vertical axis, and change the labels of one mouth corner or brow (or both sides) only."""
+    pytest.importorskip("scipy")
+    from parface_sdk.analysis.simulate import down_direction
+
+    chip, points = face
+    iod = _eye_iod(points)
+    down = down_direction(points[:, :2].astype(np.float64))
+    regions = set()
+    for seed in range(12):
+        _, out = expression_warp(chip, points, np.random.default_rng(seed), max_shift=0.1)
+        changed = set(np.nonzero((out != points).any(axis=1))[0].tolist())
+        region = "mouth" if changed & set(MOUTH_CORNERS) else "brow"
+        regions.add(region)
+        sides = tuple(
+            s for s, i in (("right", 0), ("left", 1)) if changed & ({MOUTH_CORNERS[i]} | set(BROWS[i]))
+        )
+        moved, free, _ = _droop_points(region, sides)
+        assert set(moved) <= changed <= set(moved) | set(free)
+        for index in moved:
+            shift = (out[index, :2] - points[index, :2]) / iod
+            assert 0.01 - 1e-4 <= np.linalg.norm(shift) <= 0.1 + 1e-4
+            assert abs(shift @ down) >= np.cos(np.radians(35)) * np.linalg.norm(shift) - 1e-4
+    assert regions == {"mouth", "brow"}
+
+
+def test_augment_crop_with_thin_plate_warps_changes_one_region(face):
+    pytest.importorskip("scipy")
+    chip, points = face
+    options = WarpOptions(probability=1.0, tps=1.0)
+    from parface_sdk.analysis.simulate import DROOP_POINTS
+
+    allowed = [
+        {i for side in ("right", "left") for part in DROOP_POINTS[region, side] for i in part}
+        for region in ("mouth", "brow")
+    ]
+    for seed in range(10):
+        mixed, out = augment_crop(chip, points, np.random.default_rng(seed), options)
+        assert mixed.shape == chip.shape and mixed.dtype == np.uint8
+        changed = set(np.nonzero((out != points).any(axis=1))[0].tolist())
+        assert changed & (set(MOUTH_CORNERS) | set(sum(BROWS, ())))  # a corner or a brow always moves
+        assert any(changed <= region for region in allowed), changed
+        np.testing.assert_array_equal(out[:, 2], points[:, 2])
+        again = augment_crop(chip, points, np.random.default_rng(seed), options)
+        np.testing.assert_array_equal(again[0], mixed)
+        np.testing.assert_array_equal(again[1], out)
+
+
+def test_augment_crop_default_options_never_draw_a_thin_plate_warp(face, monkeypatch):
+    """tps = 0 (the default): only the Gaussian one-sided warp, and the same draws as before the
+    options existed (no extra random number is taken)."""
+    import parface_training.data.augment as augment
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("expression_warp drawn with tps = 0")
+
+    monkeypatch.setattr(augment, "expression_warp", refuse)
+    chip, points = face
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        _, out = augment_crop(chip, points, rng, WarpOptions(probability=1.0))
+        assert (out != points).any()
+        # By hand: the region, the side, then one_sided_warp's own draws.
+        reference = np.random.default_rng(seed)
+        reference.random()
+        region = "mouth" if reference.random() < 0.6 else "brow"
+        side = int(reference.integers(0, 2))
+        _, expected = one_sided_warp(chip, points, reference, 0.15, region, side)
+        np.testing.assert_array_equal(out, expected)

@@ -225,3 +225,34 @@ def test_shipped_vgg16_features_as_perceptual_loss():
     assert value.item() > 0 and torch.isfinite(near.grad).all() and near.grad.abs().sum() > 0
     far = image.flip(3) * 0.5
     assert loss(far, image).item() > value.item()
+
+
+def test_pair_offset_error_weighs_only_errors_that_break_the_pairs():
+    from parface_training.stages.joint import pair_offset_error
+
+    landmarks = torch.rand(3, 68, 2, generator=torch.Generator().manual_seed(0)) * 100
+    assert pair_offset_error(landmarks, landmarks).item() == 0.0
+    # Any common translation, per face, is no error; nor is one vector shared by a pair.
+    shifted = landmarks + torch.tensor([[[4.0, -2.5]], [[-1.0, 7.0]], [[0.0, 3.0]]])
+    assert pair_offset_error(shifted, landmarks).item() == pytest.approx(0.0, abs=1e-5)
+    both = landmarks.clone()
+    both[:, [48, 54]] += torch.tensor([0.0, 5.0])
+    assert pair_offset_error(both, landmarks).item() == pytest.approx(0.0, abs=1e-5)
+    # One mouth corner of one face moved by (0, d): the offsets 48 - 54 and 54 - 48 both change by
+    # d in y, out of 3 faces x 68 points x 2 coordinates.
+    d = 6.0
+    one = landmarks.clone()
+    one[1, 48, 1] += d
+    assert pair_offset_error(one, landmarks).item() == pytest.approx(2 * d / (3 * 68 * 2), rel=1e-5)
+    # A point on the midline is its own partner: moving it alone changes no offset.
+    chin = landmarks.clone()
+    chin[0, 8] += torch.tensor([3.0, 3.0])
+    assert pair_offset_error(chin, landmarks).item() == pytest.approx(0.0, abs=1e-5)
+    # Symmetric in its arguments (an L1 of a difference) and differentiable in the prediction.
+    prediction = one.clone().requires_grad_(True)
+    error = pair_offset_error(prediction, landmarks)
+    assert error.item() == pytest.approx(pair_offset_error(landmarks, one).item())
+    error.backward()
+    moved_grad = prediction.grad[1, [48, 54], 1]
+    assert torch.allclose(moved_grad, torch.tensor([2.0, -2.0]) / (3 * 68 * 2))
+    assert prediction.grad.abs().sum().item() == pytest.approx(4.0 / (3 * 68 * 2), rel=1e-5)

@@ -13,6 +13,8 @@ two sides are independent.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -60,6 +62,26 @@ def _field(xy: np.ndarray, centre: np.ndarray, shift: np.ndarray, sigma: float) 
     return np.exp(-d2 / (2.0 * sigma**2)) * shift
 
 
+@dataclass(frozen=True)
+class WarpOptions:
+    """How often and how broadly the one-sided warp is drawn (the defaults are the v2 recipe's).
+
+    ``sigma`` (mouth, brow): the field's width in inter-ocular units, multiplied by a factor drawn
+    uniformly from ``sigma_scale`` when that is given (broad and narrow warps); ``both_sides``:
+    the chance that the other side of the same region gets its own, independent shift too (the
+    two sides then disagree by construction);
+    ``min_shift`` / ``max_shift``: the drawn shift magnitude, in inter-ocular units.
+    """
+
+    probability: float = 0.3
+    tps: float = 0.0  # the share of warps that are thin-plate expression warps (expression_warp)
+    sigma: tuple[float, float] = (0.35, 0.45)
+    sigma_scale: tuple[float, float] | None = None
+    both_sides: float = 0.0
+    min_shift: float = 0.03
+    max_shift: float = 0.15
+
+
 def one_sided_warp(
     chip: np.ndarray,
     points: np.ndarray,
@@ -68,11 +90,14 @@ def one_sided_warp(
     region: str | None = None,
     side: int | None = None,
     shift_fraction: float | None = None,
+    sigma: float | None = None,
+    min_shift: float = 0.03,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move one mouth corner (down or up) or one brow (down or up) with its landmarks.
 
-    ``shift_fraction`` (of the inter-ocular distance, signed: positive is towards the chin) and
-    ``region`` / ``side`` may be fixed for controlled tests; otherwise they are drawn.
+    ``shift_fraction`` (of the inter-ocular distance, signed: positive is towards the chin),
+    ``region`` / ``side`` and ``sigma`` (the field's width, inter-ocular units; default 0.35 for the
+    mouth, 0.45 for a brow) may be fixed; otherwise they are drawn.
     """
     height, width = chip.shape[:2]
     xy = points[:, :2].astype(np.float64)
@@ -85,13 +110,13 @@ def one_sided_warp(
     region = region or ("mouth" if rng.random() < 0.6 else "brow")
     side = int(rng.integers(0, 2)) if side is None else side
     if shift_fraction is None:
-        shift_fraction = rng.uniform(0.03, max_shift) * (1 if rng.random() < 0.7 else -1)
+        shift_fraction = rng.uniform(min_shift, max_shift) * (1 if rng.random() < 0.7 else -1)
     if region == "mouth":
         centre = xy[MOUTH_CORNERS[side]]
-        sigma = 0.35 * iod
+        sigma = (0.35 if sigma is None else sigma) * iod
     else:
         centre = xy[list(BROWS[side])].mean(axis=0)
-        sigma = 0.45 * iod
+        sigma = (0.45 if sigma is None else sigma) * iod
     shift = down * shift_fraction * iod
     grid = np.stack(np.meshgrid(np.arange(width), np.arange(height)), axis=-1).astype(np.float64)
     # Backward map: output pixel p shows input pixel p - d(p).
@@ -109,12 +134,105 @@ def one_sided_warp(
     return warped, out
 
 
-def augment_crop(
-    chip: np.ndarray, points: np.ndarray, rng: np.random.Generator
+def expression_warp(
+    chip: np.ndarray,
+    points: np.ndarray,
+    rng: np.random.Generator,
+    max_shift: float = 0.12,
+    region: str | None = None,
+    sides: tuple[str, ...] | None = None,
+    shifts: list[np.ndarray] | None = None,
+    min_shift: float = 0.01,
+    both_sides: float = 0.3,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The training mix: one-sided warp 30 %, occlusion 25 %, lighting 80 %."""
-    if rng.random() < 0.3:
-        chip, points = one_sided_warp(chip, points, rng)
+    """A thin-plate spline warp that moves one mouth corner or one brow (or each side's, by its
+    own amount) while every other landmark and the crop border stay put, the lip between the
+    corner and the midline following (``parface_sdk.analysis.simulate.DROOP_POINTS``): a change
+    of *shape*, which a Gaussian field moving the whole neighbourhood does not teach.
+
+    ``shifts`` (one (2,) vector per side, in inter-ocular units |36-45|) and ``region`` /
+    ``sides`` may be fixed; otherwise: mouth 55 %, brow 45 %; both sides ``both_sides`` of the
+    time; each shift ``min_shift``-``max_shift`` IOD, towards the chin 65 % of the time, within 35
+    degrees of straight down. A warp that would fold the image (a moved point pushed past a held
+    one) is not applied: the crop and points come back unchanged.
+    """
+    from parface_sdk.analysis.simulate import DROOP_POINTS, down_direction
+    from parface_sdk.geometry import folds, forward_points, thin_plate_maps
+
+    xy = points[:, :2].astype(np.float64)
+    iod = float(np.linalg.norm(xy[45] - xy[36]))
+    if iod < 4.0:
+        return chip, points
+    region = region or ("mouth" if rng.random() < 0.55 else "brow")
+    if sides is None:
+        first = ("right", "left")[int(rng.integers(0, 2))]
+        sides = ("right", "left") if rng.random() < both_sides else (first,)
+    if shifts is None:
+        down = down_direction(xy)
+        shifts = []
+        for _ in sides:
+            angle = np.radians(rng.uniform(-35.0, 35.0))
+            rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+            sign = 1.0 if rng.random() < 0.65 else -1.0
+            shifts.append(sign * rng.uniform(min_shift, max_shift) * rotation @ down)
+    moved, free, target = [], [], xy.copy()
+    for side, shift in zip(sides, shifts):
+        side_moved, side_free = DROOP_POINTS[region, side]
+        moved += side_moved
+        free += side_free
+        target[list(side_moved)] += np.asarray(shift) * iod
+    held = [i for i in range(len(xy)) if i not in moved and i not in free]
+    right, bottom = chip.shape[1] - 1.0, chip.shape[0] - 1.0
+    border = np.array(
+        [
+            (x, y)
+            for x in (0, right / 2, right)
+            for y in (0, bottom / 2, bottom)
+            if (x, y) != (right / 2, bottom / 2)
+        ]
+    )
+    control = moved + held
+    maps = thin_plate_maps(
+        chip.shape, np.vstack([xy[control], border]), np.vstack([target[control], border]), step=2
+    )
+    if folds(maps):
+        return chip, points
+    warped = cv2.remap(chip, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out = points.copy()
+    out[moved, :2] = target[moved]
+    if free:
+        out[free, :2] = forward_points(xy[free], maps)
+    return warped, out
+
+
+def _drawn_warp(chip, points, rng, options: WarpOptions, region: str, side: int):
+    sigma = options.sigma[0 if region == "mouth" else 1]
+    if options.sigma_scale is not None:
+        sigma *= rng.uniform(*options.sigma_scale)
+    return one_sided_warp(
+        chip, points, rng, options.max_shift, region, side, sigma=sigma, min_shift=options.min_shift
+    )
+
+
+def augment_crop(
+    chip: np.ndarray,
+    points: np.ndarray,
+    rng: np.random.Generator,
+    warp: WarpOptions | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The training mix: one-sided warp (30 % by default), occlusion 25 %, lighting 80 %."""
+    warp = warp or WarpOptions()
+    if rng.random() < warp.probability:
+        if warp.tps > 0 and rng.random() < warp.tps:
+            chip, points = expression_warp(
+                chip, points, rng, warp.max_shift, min_shift=warp.min_shift, both_sides=warp.both_sides
+            )
+        else:
+            region = "mouth" if rng.random() < 0.6 else "brow"
+            side = int(rng.integers(0, 2))
+            chip, points = _drawn_warp(chip, points, rng, warp, region, side)
+            if warp.both_sides > 0 and rng.random() < warp.both_sides:
+                chip, points = _drawn_warp(chip, points, rng, warp, region, 1 - side)
     if rng.random() < 0.25:
         chip = occlude(chip, points, rng)
     if rng.random() < 0.8:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from parface_training.data.augment import augment_crop
+from parface_training.data.augment import WarpOptions, augment_crop
 from parface_training.data.flip import flip_image, flip_landmarks
 from parface_training.data.heatmaps import crop_to_heatmap, render_heatmaps
 from torch.utils.data import Dataset
@@ -99,9 +99,11 @@ class LandmarkDataset(_Augmented):
         augment: bool = False,
         seed: int = 0,
         extra_augment: bool = False,
+        warp: WarpOptions | None = None,
     ) -> None:
         super().__init__(len(records), augment, seed)
         self.extra_augment = extra_augment
+        self.warp = warp
         self.records = [(str(path), np.asarray(points, dtype=np.float32)) for path, points in records]
         for path, points in self.records:
             if points.shape != (spec.num_landmarks, 3):
@@ -120,8 +122,15 @@ class LandmarkDataset(_Augmented):
             landmarks = flip_landmarks(landmarks, image.shape[1])
         return self.item(image, landmarks, rng)
 
-    def item(self, image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator | None = None):
-        """The training item of an RGB image and its (68, 3) landmarks (no flip here)."""
+    def item(
+        self,
+        image: np.ndarray,
+        landmarks: np.ndarray,
+        rng: np.random.Generator | None = None,
+        edit=None,
+    ):
+        """The training item of an RGB image and its (68, 3) landmarks (no flip here); ``edit``,
+        when given, maps the uint8 crop and its crop-pixel points to new ones (a controlled warp)."""
         spec = self.spec
         size = spec.input_size
         center, side = _square(crop.transform_from_landmarks(landmarks, size, spec.crop_scale), size)
@@ -131,7 +140,9 @@ class LandmarkDataset(_Augmented):
         points[:, 2] -= points[:, 2].mean()
         points = crop.apply(transform, points)
         if rng is not None and self.extra_augment:
-            chip, points = augment_crop(chip, points, rng)
+            chip, points = augment_crop(chip, points, rng, self.warp)
+        if edit is not None:
+            chip, points = edit(chip, points)
         heat_xy = crop_to_heatmap(points[:, :2], size, spec.heatmap_size)
         heatmaps = render_heatmaps(heat_xy, spec.heatmap_size, spec.heatmap_sigma)
         return {

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from parface_training.config import JointConfig
+from parface_training.data.flip import FLIP_PERM_68
 from parface_training.distributed import update
 from parface_training.loop import StageRun, run_stage
 from parface_training.losses import heatmap_loss
@@ -44,18 +45,35 @@ def _sources(config: JointConfig, spec) -> tuple[Dataset, dict[str, Dataset]]:
     sources = {"300w": _records(config)}
     if config.largepose_dir:
         sources["aflw_largepose"] = largepose_records(config.largepose_dir, config.teacher_max_nme)
+    from parface_training.data.augment import WarpOptions
+
+    warp = WarpOptions(
+        probability=config.warp_probability,
+        tps=config.warp_tps,
+        sigma_scale=config.warp_sigma_scale,
+        both_sides=config.warp_both_sides,
+        min_shift=config.warp_min_shift,
+    )
     train_parts, validation = [], {}
     for name, records in sources.items():
         train, held_out = split_records(records, fraction)
         repeat = config.labeled_repeat if name == "300w" else 1
         train_parts.append(
             LandmarkDataset(train * repeat, spec, augment=config.data.augment, seed=config.seed,
-                            extra_augment=config.extra_augment)
+                            extra_augment=config.extra_augment, warp=warp)
         )  # fmt: skip
         if held_out:
             validation[name] = LandmarkDataset(held_out, spec)
     train_set = train_parts[0] if len(train_parts) == 1 else ConcatDataset(train_parts)
     return train_set, validation
+
+
+def pair_offset_error(predicted_xy: torch.Tensor, landmarks_xy: torch.Tensor) -> torch.Tensor:
+    """Mean L1 (px) between predicted and labelled offsets of each point from its mirror partner:
+    zero for any error that both sides share, so it weighs only errors that break the relation
+    between the sides (one corner dragging the other along)."""
+    perm = torch.as_tensor(FLIP_PERM_68)
+    return ((predicted_xy - predicted_xy[:, perm]) - (landmarks_xy - landmarks_xy[:, perm])).abs().mean()
 
 
 def crop_nme(predicted_xy: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
@@ -90,6 +108,56 @@ def validate(net, datasets: dict[str, Dataset], batch_size: int = 32) -> dict[st
     return scores
 
 
+@torch.no_grad()
+def asymmetry_response(net, dataset, count: int = 64, percent: float = 6.0) -> dict[str, float]:
+    """How far the predicted mouth corner / brow follows a one-sided droop, and how far the other
+    side is dragged along: ``<region>_response`` = predicted right-minus-left change / applied
+    change (1 is perfect), ``<region>_leak`` = the other side's predicted move / the applied move.
+
+    The droop is the thin-plate warp of the palsy simulation (``expression_warp`` with a fixed
+    ``percent`` % IOD straight towards the chin; everything but the drooping corner or brow and the
+    lip beside it held), on the first ``count`` faces of a validation split, alternating sides;
+    the network runs in eval mode on the plain and the drooped crop of each face.
+    """
+    from parface_training.data.augment import expression_warp
+
+    from parface_sdk.analysis.simulate import DROOP_POINTS, down_direction
+
+    was_training = {m: m.training for m in net.modules()}
+    net.eval()
+    scores: dict[str, float] = {}
+    try:
+        for region in ("mouth", "brow"):
+            followed, dragged, applied = [], [], []
+            for index in range(min(count, len(dataset))):
+                path, points = dataset.records[index]
+                image = load_image(path)
+                side, other = (("right", "left"), ("left", "right"))[index % 2]
+                target, mirror = list(DROOP_POINTS[region, side][0]), list(DROOP_POINTS[region, other][0])
+
+                def edit(chip, crop_points, side=side, region=region):
+                    shift = percent / 100.0 * down_direction(crop_points[:, :2])
+                    return expression_warp(
+                        chip, crop_points, None, region=region, sides=(side,), shifts=[shift]
+                    )
+
+                plain = dataset.item(image, points)
+                drooped = dataset.item(image, points, edit=edit)
+                predicted, _ = net(torch.stack([plain["image"], drooped["image"]]))
+                move = (predicted[1, :, 1] - predicted[0, :, 1]).numpy()
+                label = (drooped["landmarks"][:, 1] - plain["landmarks"][:, 1]).numpy()
+                followed.append(move[target].mean() - move[mirror].mean())
+                dragged.append(move[mirror].mean())
+                applied.append(label[target].mean() - label[mirror].mean())
+            total = float(np.sum(applied))
+            scores[f"{region}_response"] = float(np.sum(followed)) / total
+            scores[f"{region}_leak"] = float(np.sum(dragged)) / total
+    finally:
+        for module, mode in was_training.items():
+            module.train(mode)
+    return scores
+
+
 class _Validator:
     """Scores the validation split, appends ``val.csv`` and keeps ``best.safetensors``."""
 
@@ -100,6 +168,8 @@ class _Validator:
 
     def __call__(self, step: int, spec) -> dict[str, float]:
         scores = validate(self.net, self.datasets)
+        if "300w" in self.datasets:
+            scores.update(asymmetry_response(self.net, self.datasets["300w"]))
         out = self.config.output_dir
         out.mkdir(parents=True, exist_ok=True)
         path = out / "val.csv"
@@ -166,6 +236,10 @@ def build_joint(config: JointConfig) -> StageRun:
         depth = net.depth_head(heatmaps.detach(), z.detach())
         loss_depth = F.mse_loss(depth, batch["depth"])
         loss = loss_heat + config.lambda_depth * loss_depth + config.lambda_coord * error
+        asym = torch.zeros(())
+        if config.lambda_asym > 0:
+            asym = pair_offset_error(xy, batch["landmarks"][..., :2])
+            loss = loss + config.lambda_asym * asym
         update(optimizer, loss)
         counter["step"] += 1
         if validator is not None and counter["step"] % config.validate_every == 0:
@@ -174,6 +248,7 @@ def build_joint(config: JointConfig) -> StageRun:
             config.loss: loss_heat.item(),
             "depth_mse": loss_depth.item(),
             "err_px": error.item(),
+            "asym_px": asym.item(),
             "depth_px": (depth - batch["depth"]).abs().mean().item() * spec.depth_scale,
         }
 
