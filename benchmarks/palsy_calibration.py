@@ -29,10 +29,11 @@ import datetime
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from palsy_report import render  # benchmarks/, beside this script
+from palsy_report import conclusions, render  # benchmarks/, beside this script
 
 from parface_sdk import Aligner
 from parface_sdk.analysis.calibrate import derive_calibration, validation_table
@@ -221,12 +222,40 @@ def main() -> None:
         },
         "droops": rows,
     }
+    calibration = replace(
+        calibration, provenance={**calibration.provenance, "validation": validation_summary(report)}
+    )
+    report["calibration"] = calibration.to_dict()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
     if not args.no_install:
         CALIBRATION_PATH.write_text(json.dumps(calibration.to_dict(), indent=1) + "\n")
         print(f"installed {CALIBRATION_PATH}")
     install_table(render(report), args)
+
+
+def validation_summary(report: dict) -> dict:
+    """The figures a user of the decision should see beside it (they travel in calibration.json
+    into every summary.json): false alarms, droop detection per size, Pearson r, jitter."""
+    null = report["null_validation"]
+    return {
+        "people": report["people"] // 2,
+        "false_affected_side": {
+            "clips": sum(c["clips"] for c in null.values()),
+            "with_tasks": sum(c["tasks"] for c in null.values()),
+            "without_tasks": sum(c["auto"] for c in null.values()),
+        },
+        "droop_found_on_the_right_side": {
+            str(row["percent"]): {
+                k: round(row[k], 3) for k in ("right_side", "wrong_side", "none", "undetermined")
+            }
+            for row in report["validation"]["tasks"]
+        },
+        "pearson_r_measured_vs_applied": round(report["validation"]["tasks"][-1]["pearson_r"], 3),
+        "jitter_pct_iod": {m: round(float(np.mean(v)), 3) for m, v in report["jitter"].items()},
+        "in_plain_words": [line.removeprefix("- ") for line in conclusions(report)],
+        "simulation": "thin-plate droops of still photos of 300-W/LFPW train faces; not patient recordings",
+    }
 
 
 def install_table(table: str, args: argparse.Namespace) -> None:

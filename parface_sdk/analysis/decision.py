@@ -45,9 +45,11 @@ REGION_MEASURES: dict[str, str] = {"brow": "brow_height", "mouth": "mouth_corner
 CALIBRATION_PATH = Path(__file__).resolve().with_name("calibration.json")
 CAVEAT = (
     "This is a measurement aid, not a diagnosis. It compares how the left and right brow and mouth "
-    "corner change between rest and each task, against the spread the same model shows on healthy "
-    "still faces. 'none' means no one-sided change larger than that spread was seen; it does not rule "
-    "out palsy, and a named side is a lead for a clinician to examine, not a finding. Resting "
+    "corner change between rest and each task, against the spread the same model shows on faces "
+    "without palsy with the same head motion (hold the head still for the tightest threshold). "
+    "'none' means no one-sided change larger than that spread was seen; it does not rule out palsy "
+    "(calibration.validation gives how often simulated droops of each size were found), and a named "
+    "side is a lead for a clinician to examine, not a finding. Resting "
     "asymmetry alone is never used to name a side: healthy faces differ between sides too. Eye closure "
     "and other muscles are not part of the decision."
 )
