@@ -10,6 +10,11 @@ it. The model aligns the original and the warped photo from the same box. Report
 size: the *response* (predicted movement of the moved point along the face's vertical, over the
 applied movement; 1 is perfect) and the *leak* (predicted movement of the mirrored point on the
 other side, over the applied movement; 0 is perfect).
+
+``--warp tps`` uses the palsy simulation's thin-plate droop instead
+(``parface_training.data.augment.expression_warp``, the drooping corner or brow moved by the size
+in units of |36-45|, every other landmark held, ``parface_sdk.analysis.simulate.DROOP_POINTS``):
+a change of shape rather than of position, the kind ``benchmarks/palsy_calibration.py`` tests.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ def _down(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from parface_training.data.augment import one_sided_warp
+    from parface_training.data.augment import expression_warp, one_sided_warp
     from quality_calibration import validation_records
 
     from parface_sdk import Aligner
@@ -47,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sizes", type=float, nargs="+", default=[0.04, 0.08, 0.12])
+    parser.add_argument("--warp", choices=["gaussian", "tps"], default="gaussian")
     args = parser.parse_args(argv)
     records = [r for r in validation_records() if r[2] == "300w"]
     rng = np.random.default_rng(0)
@@ -57,14 +63,24 @@ def main(argv: list[str] | None = None) -> int:
             box = landmark_box(truth)
             before = aligner.align(image, boxes=[box], color="RGB").faces[0].landmarks
             down, iod = _down(truth)
+            if args.warp == "tps":
+                from parface_sdk.analysis.simulate import down_direction
+
+                down, iod = down_direction(truth[:, :2]), float(np.linalg.norm(truth[45, :2] - truth[36, :2]))
             for region, (moved, mirrored) in REGIONS.items():
                 side = int(rng.integers(0, 2))
                 if side:
                     moved, mirrored = mirrored, moved
                 for size in args.sizes:
-                    warped, _ = one_sided_warp(
-                        image, truth, rng, region=region, side=side, shift_fraction=size
-                    )
+                    if args.warp == "tps":
+                        warped, _ = expression_warp(
+                            image, truth, None, region=region, sides=(("right", "left")[side],),
+                            shifts=[size * down],
+                        )  # fmt: skip
+                    else:
+                        warped, _ = one_sided_warp(
+                            image, truth, rng, region=region, side=side, shift_fraction=size
+                        )
                     after = aligner.align(warped, boxes=[box], color="RGB").faces[0].landmarks
                     delta = (after[:, :2] - before[:, :2]) @ down / iod
                     rows.append(
@@ -81,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
                 "response_mean": float(np.mean([r["response"] for r in sel])),
                 "leak_mean": float(np.mean([r["leak"] for r in sel])),
             }
-    report = {"model": args.model or "shipped default", "faces": len(records), "table": table}
+    report = {
+        "model": args.model or "shipped default",
+        "warp": args.warp,
+        "faces": len(records),
+        "table": table,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
     for key, value in table.items():

@@ -137,7 +137,7 @@ def one_sided_warp(
 def expression_warp(
     chip: np.ndarray,
     points: np.ndarray,
-    rng: np.random.Generator,
+    rng: np.random.Generator | None,
     max_shift: float = 0.12,
     region: str | None = None,
     sides: tuple[str, ...] | None = None,
@@ -151,10 +151,10 @@ def expression_warp(
     of *shape*, which a Gaussian field moving the whole neighbourhood does not teach.
 
     ``shifts`` (one (2,) vector per side, in inter-ocular units |36-45|) and ``region`` /
-    ``sides`` may be fixed; otherwise: mouth 55 %, brow 45 %; both sides ``both_sides`` of the
-    time; each shift ``min_shift``-``max_shift`` IOD, towards the chin 65 % of the time, within 35
-    degrees of straight down. A warp that would fold the image (a moved point pushed past a held
-    one) is not applied: the crop and points come back unchanged.
+    ``sides`` may be fixed (``rng`` may then be None); otherwise: mouth 55 %, brow 45 %; both
+    sides ``both_sides`` of the time; each shift ``min_shift``-``max_shift`` IOD, towards the
+    chin 65 % of the time, within 35 degrees of straight down. A warp that would fold the image
+    (a moved point pushed past a held one) is not applied: the crop and points come back unchanged.
     """
     from parface_sdk.analysis.simulate import DROOP_POINTS, down_direction
     from parface_sdk.geometry import folds, forward_points, thin_plate_maps
