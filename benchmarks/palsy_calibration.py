@@ -37,16 +37,21 @@ from palsy_report import conclusions, render  # benchmarks/, beside this script
 
 from parface_sdk import Aligner
 from parface_sdk.analysis.calibrate import derive_calibration, validation_table
-from parface_sdk.analysis.decision import CALIBRATION_PATH, change_statistics, decide_asymmetry
-from parface_sdk.analysis.pipeline import measure_clip, model_sha256
+from parface_sdk.analysis.decision import CALIBRATION_PATHS, change_statistics, decide_asymmetry
+from parface_sdk.analysis.flow import FLOW_MODES, refine_landmarks
+from parface_sdk.analysis.pipeline import VIDEO_SMOOTHING, model_sha256, track_landmarks
 from parface_sdk.analysis.simulate import load_subjects, make_clip
-from parface_sdk.analysis.timeseries import Task
+from parface_sdk.analysis.timeseries import Task, measure_sequence
 from parface_sdk.options import AlignerOptions
 from parface_sdk.smoothing import jitter_percent, smooth_landmark_sequence
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "analysis.md"
-BEGIN, END = "<!-- palsy-calibration:begin -->", "<!-- palsy-calibration:end -->"
+MARKERS = {
+    "none": ("<!-- palsy-calibration:begin -->", "<!-- palsy-calibration:end -->"),
+    "flow": ("<!-- palsy-calibration-flow:begin -->", "<!-- palsy-calibration-flow:end -->"),
+}
+REPORT_NAMES = {"none": "report.json", "flow": "report_flow.json"}
 TASKS = [Task("rest", 0.0, 1.0), Task("task", 1.0, 2.0)]
 NULL_KINDS = ("still", "mirrored", "turn")
 VALIDATION_FRACTION = 0.05  # the joint stage's validation split (training/recipes/*.json)
@@ -74,9 +79,16 @@ def choose_people(folders: list[Path], people: int, seed: int) -> tuple[list, li
     return others[: people - half], validators + others[people - half :]
 
 
-def run_clip(aligner, frames, fps) -> tuple[dict, dict, object]:
-    series = measure_clip(aligner, [(i / fps, f) for i, f in enumerate(frames)], fps=fps, color="BGR")
-    return change_statistics(series, TASKS), change_statistics(series, []), series
+def run_clip(aligner, frames, fps) -> dict[str, object]:
+    """The clip's measured series for each refinement mode, from one tracking pass."""
+    landmarks, times = track_landmarks(
+        aligner, [(i / fps, f) for i, f in enumerate(frames)], fps=fps, color="BGR"
+    )
+    refined, _ = refine_landmarks(frames, landmarks, color="BGR")
+    return {
+        "none": measure_sequence(landmarks, times, None, VIDEO_SMOOTHING),
+        "flow": measure_sequence(refined, times, None, VIDEO_SMOOTHING),
+    }
 
 
 def jitter(series, fps) -> dict:
@@ -89,28 +101,120 @@ def jitter(series, fps) -> dict:
 
 
 def null_clips(aligner, subject, args, seed) -> list[dict]:
+    """One record per null kind: the series of each mode."""
     records = []
     for kind in NULL_KINDS:
         face = subject.mirrored() if kind == "mirrored" else subject
         clip_kind = "turn" if kind == "turn" else "still"
         frames = make_clip(face, clip_kind, args.frames, args.fps, seed, turn_deg=turn_degrees(seed))
-        tasks, auto, series = run_clip(aligner, frames, args.fps)
-        records.append(
-            {
-                "person": subject.name,
-                "kind": kind,
-                "tasks": tasks,
-                "auto": auto,
-                "jitter": jitter(series, args.fps) if kind != "turn" else None,
-                "series": series,
-            }
-        )
+        records.append({"person": subject.name, "kind": kind, "series": run_clip(aligner, frames, args.fps)})
     return records
+
+
+def droop_clips(aligner, subject, args, seed, conditions) -> list[dict]:
+    records = []
+    for warp, kind, percent in conditions:
+        for region in ("mouth", "brow"):
+            for side in ("right", "left"):
+                frames = make_clip(
+                    subject, kind, args.frames, args.fps, seed, droop=(region, side, percent),
+                    warp=warp, turn_deg=turn_degrees(seed),
+                )  # fmt: skip
+                records.append(
+                    {
+                        "person": subject.name,
+                        "condition": "local" if warp == "local" else ("turn" if kind == "turn" else "still"),
+                        "percent": percent,
+                        "region": region,
+                        "side": side,
+                        "series": run_clip(aligner, frames, args.fps),
+                    }
+                )
+    return records
+
+
+def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, sha: str, args) -> tuple:
+    """(calibration, report) of one refinement mode from the tracked clips."""
+    for record in null:
+        series = record["series"][mode]
+        record["stats"] = {"tasks": change_statistics(series, TASKS), "auto": change_statistics(series, [])}
+    calibration, figures = derive_calibration(
+        [r["stats"] for r in null if r["person"] in calibrators],
+        sha,
+        provenance={
+            "refine": mode,
+            "people": len(calibrators),
+            "clips": 3 * len(calibrators),
+            "frames": args.frames,
+            "fps": args.fps,
+            "date": datetime.date.today().isoformat(),
+            "command": "python benchmarks/palsy_calibration.py",
+        },
+    )
+    null_validation = {}
+    for kind in NULL_KINDS:
+        held = [r for r in null if r["person"] not in calibrators and r["kind"] == kind]
+        null_validation[kind] = {
+            "clips": len(held),
+            **{
+                mode_name: sum(
+                    decide_asymmetry(r["series"][mode], tasks, calibration, sha).decision in ("right", "left")
+                    for r in held
+                )
+                for mode_name, tasks in (("tasks", TASKS), ("auto", []))
+            },
+        }
+    rows: dict[str, list] = {"tasks": [], "auto": [], "local": [], "turn": []}
+    for record in droops:
+        condition = record["condition"]
+        modes = [("tasks", TASKS), ("auto", [])] if condition == "still" else [(condition, TASKS)]
+        for name, tasks in modes:
+            decision = decide_asymmetry(record["series"][mode], tasks, calibration, sha)
+            test = next(t for t in decision.tests if t["region"] == record["region"])
+            rows[name].append(
+                {
+                    "person": record["person"],
+                    "held_out": held_out(record["person"]),
+                    "percent": record["percent"],
+                    "region": record["region"],
+                    "side": record["side"],
+                    "decision": decision.decision,
+                    "confidence": decision.confidence,
+                    "measured": test["change_pct_iod"],
+                    "head_motion_deg": test["head_motion_deg"],
+                    "applied": -record["percent"] if record["side"] == "right" else record["percent"],
+                }
+            )
+    report = {
+        "date": datetime.date.today().isoformat(),
+        "command": f"python benchmarks/palsy_calibration.py --out {args.out}",
+        "refine": mode,
+        "people": 2 * len(calibrators),
+        "frames": args.frames,
+        "fps": args.fps,
+        "calibration": calibration.to_dict(),
+        "derivation": figures,
+        "null_validation": null_validation,
+        "null": [
+            {"person": r["person"], "kind": r["kind"], **r["stats"], "jitter": r.get("jitter", {}).get(mode)}
+            for r in null
+        ],
+        "jitter": {
+            m: [r["jitter"][mode][m] for r in null if r.get("jitter")] for m in ("none", "one_euro", "savgol")
+        },
+        "validation": {name: validation_table(mode_rows) for name, mode_rows in rows.items() if mode_rows},
+        "validation_by_region": {
+            region: validation_table([r for r in rows["tasks"] if r["region"] == region])
+            for region in ("mouth", "brow")
+        },
+        "droops": rows,
+    }
+    return calibration, report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for report.json and table.md")
+    parser.add_argument("--out", type=Path, required=True, help="folder for report*.json and table*.md")
     parser.add_argument("--model", default=None, help="model file (default: the shipped model)")
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--people", type=int, default=40, help="different people (half calibrate)")
@@ -120,11 +224,12 @@ def main() -> None:
     parser.add_argument("--no-install", action="store_true", help="do not update the package and docs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--render-only", action="store_true", help="re-render OUT/report.json; measure nothing"
+        "--render-only", action="store_true", help="re-render OUT/report*.json; measure nothing"
     )
     args = parser.parse_args()
     if args.render_only:
-        install_table(render(json.loads((args.out / "report.json").read_text())), args)
+        for mode in FLOW_MODES:
+            install_table(render(json.loads((args.out / REPORT_NAMES[mode]).read_text())), mode, args)
         return
     logging.basicConfig(level=logging.WARNING)
     started = time.time()
@@ -133,105 +238,40 @@ def main() -> None:
         [data / "300w-subset" / "train", data / "300w-lfpw" / "train"], args.people, args.seed
     )
     subjects = calibrators + validators
+    conditions = [("tps", "still", size) for size in args.sizes]
+    conditions += [(w, k, size) for w, k in (("local", "still"), ("tps", "turn")) for size in EXTRA_SIZES]
     with Aligner(args.model, AlignerOptions(threads=1)) as aligner:
         sha = model_sha256(aligner)
+        model_path = str(aligner.model_path)
         null = [r for i, s in enumerate(subjects) for r in null_clips(aligner, s, args, args.seed + i)]
+        for record in null:
+            if record["kind"] != "turn":
+                record["jitter"] = {mode: jitter(record["series"][mode], args.fps) for mode in FLOW_MODES}
         print(f"null clips: {len(null)} ({time.time() - started:.0f} s)", flush=True)
-        names = {s.name for s in calibrators}
-        calibration, figures = derive_calibration(
-            [r for r in null if r["person"] in names],
-            sha,
-            provenance={
-                "people": len(calibrators),
-                "clips": 3 * len(calibrators),
-                "frames": args.frames,
-                "fps": args.fps,
-                "date": datetime.date.today().isoformat(),
-                "command": "python benchmarks/palsy_calibration.py",
-            },
-        )
-        null_validation = {}
-        for kind in NULL_KINDS:
-            held = [r for r in null if r["person"] not in names and r["kind"] == kind]
-            null_validation[kind] = {
-                "clips": len(held),
-                **{
-                    mode: sum(
-                        decide_asymmetry(
-                            r["series"], TASKS if mode == "tasks" else [], calibration, sha
-                        ).decision
-                        in ("right", "left")
-                        for r in held
-                    )
-                    for mode in ("tasks", "auto")
-                },
-            }
-        conditions = [("tps", "still", size) for size in args.sizes]
-        conditions += [(w, k, size) for w, k in (("local", "still"), ("tps", "turn")) for size in EXTRA_SIZES]
-        rows: dict[str, list] = {"tasks": [], "auto": [], "local": [], "turn": []}
+        droops = []
         for index, subject in enumerate(validators):
-            seed = args.seed + 1000 + index
-            for warp, kind, percent in conditions:
-                for region in ("mouth", "brow"):
-                    for side in ("right", "left"):
-                        frames = make_clip(
-                            subject, kind, args.frames, args.fps, seed, droop=(region, side, percent),
-                            warp=warp, turn_deg=turn_degrees(seed),
-                        )  # fmt: skip
-                        _, _, series = run_clip(aligner, frames, args.fps)
-                        condition = "local" if warp == "local" else ("turn" if kind == "turn" else None)
-                        modes = [(condition, TASKS)] if condition else [("tasks", TASKS), ("auto", [])]
-                        for mode, tasks in modes:
-                            decision = decide_asymmetry(series, tasks, calibration, sha)
-                            test = next(t for t in decision.tests if t["region"] == region)
-                            rows[mode].append(
-                                {
-                                    "person": subject.name,
-                                    "held_out": held_out(subject.name),
-                                    "percent": percent,
-                                    "region": region,
-                                    "side": side,
-                                    "decision": decision.decision,
-                                    "confidence": decision.confidence,
-                                    "measured": test["change_pct_iod"],
-                                    "head_motion_deg": test["head_motion_deg"],
-                                    "applied": -percent if side == "right" else percent,
-                                }
-                            )
+            droops += droop_clips(aligner, subject, args, args.seed + 1000 + index, conditions)
             print(
                 f"validated {index + 1}/{len(validators)} people ({time.time() - started:.0f} s)", flush=True
             )
-    report = {
-        "date": datetime.date.today().isoformat(),
-        "command": f"python benchmarks/palsy_calibration.py --out {args.out}",
-        "model": str(aligner.model_path),
-        "people": len(subjects),
-        "frames": args.frames,
-        "fps": args.fps,
-        "seconds": time.time() - started,
-        "calibration": calibration.to_dict(),
-        "derivation": figures,
-        "null_validation": null_validation,
-        "null": [{k: r[k] for k in ("person", "kind", "tasks", "auto", "jitter")} for r in null],
-        "jitter": {m: [r["jitter"][m] for r in null if r["jitter"]] for m in ("none", "one_euro", "savgol")},
-        "validators_held_out": sum(held_out(s.name) for s in validators),
-        "validation": {mode: validation_table(mode_rows) for mode, mode_rows in rows.items()},
-        "validation_by_region": {
-            region: validation_table([r for r in rows["tasks"] if r["region"] == region])
-            for region in ("mouth", "brow")
-        },
-        "droops": rows,
-    }
-    calibration = replace(
-        calibration, provenance={**calibration.provenance, "validation": validation_summary(report)}
-    )
-    report["calibration"] = calibration.to_dict()
+    names = {s.name for s in calibrators}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
-    if not args.no_install:
-        CALIBRATION_PATH.write_text(json.dumps(calibration.to_dict(), indent=1) + "\n")
-        print(f"installed {CALIBRATION_PATH}")
-    install_table(render(report), args)
+    for mode in FLOW_MODES:
+        calibration, report = evaluate(mode, null, droops, names, sha, args)
+        report.update(
+            model=model_path,
+            seconds=time.time() - started,
+            validators_held_out=sum(held_out(s.name) for s in validators),
+        )
+        calibration = replace(
+            calibration, provenance={**calibration.provenance, "validation": validation_summary(report)}
+        )
+        report["calibration"] = calibration.to_dict()
+        (args.out / REPORT_NAMES[mode]).write_text(json.dumps(report, indent=1, default=float) + "\n")
+        if not args.no_install:
+            CALIBRATION_PATHS[mode].write_text(json.dumps(calibration.to_dict(), indent=1) + "\n")
+            print(f"installed {CALIBRATION_PATHS[mode]}")
+        install_table(render(report), mode, args)
 
 
 def validation_summary(report: dict) -> dict:
@@ -258,14 +298,16 @@ def validation_summary(report: dict) -> dict:
     }
 
 
-def install_table(table: str, args: argparse.Namespace) -> None:
-    (args.out / "table.md").write_text(table)
+def install_table(table: str, mode: str, args: argparse.Namespace) -> None:
+    """OUT/table[_flow].md, and the docs section between the mode's markers."""
+    (args.out / REPORT_NAMES[mode].replace("report", "table").replace(".json", ".md")).write_text(table)
     print(table)
+    begin, end = MARKERS[mode]
     text = DOCS.read_text()
-    if not args.no_install and BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        DOCS.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
-        print(f"updated the calibration section of {DOCS}")
+    if not args.no_install and begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        DOCS.write_text(head + begin + "\n" + table + end + rest.split(end, 1)[1])
+        print(f"updated the {mode} calibration section of {DOCS}")
 
 
 if __name__ == "__main__":

@@ -70,8 +70,9 @@ def main() -> None:
 
     with Aligner(args.model) as aligner:
         sha = model_sha256(aligner)
-        series = measure_clip(aligner, clip)  # the video file, decoded as `parface analyze` does
-        control_series = measure_clip(aligner, control, fps=FPS, color="BGR")
+        # the video file, decoded and refined by optical flow as `parface analyze` does for video
+        series = measure_clip(aligner, clip, refine="flow")
+        control_series = measure_clip(aligner, control, refine="flow", fps=FPS, color="BGR")
 
     overlay_frame = int(1.5 * FPS)  # the middle of the smile
     rgb = cv2.cvtColor(palsy[overlay_frame], cv2.COLOR_BGR2RGB)

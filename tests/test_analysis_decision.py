@@ -10,7 +10,7 @@ import pytest
 from parface_sdk.analysis import HeadPose, Task, canonical_face, measure_sequence
 from parface_sdk.analysis.calibrate import derive_calibration, validation_table
 from parface_sdk.analysis.decision import (
-    CALIBRATION_PATH,
+    CALIBRATION_PATHS,
     Calibration,
     CalibrationError,
     change_statistics,
@@ -137,17 +137,22 @@ def test_calibration_errors(tmp_path, calibration):
         Calibration.load(tmp_path / "partial.json")
 
 
-def test_shipped_calibration_is_for_the_shipped_model():
+@pytest.mark.parametrize("refine", ["none", "flow"])
+def test_shipped_calibration_is_for_the_shipped_model(refine):
     """Fails when a new default model ships without re-running benchmarks/palsy_calibration.py."""
     from parface_sdk.models import MANIFEST
 
-    calibration = Calibration.load(CALIBRATION_PATH)
+    calibration = Calibration.load(CALIBRATION_PATHS[refine])
     expected = json.loads(MANIFEST.read_text())["files"]["onnxruntime"]["sha256"]
     assert calibration.model_sha256 == expected, (
-        "parface_sdk/analysis/calibration.json was derived for another model; run "
+        f"{CALIBRATION_PATHS[refine].name} was derived for another model; run "
         "`python benchmarks/palsy_calibration.py --out runs/palsy_calibration`"
     )
+    assert calibration.provenance["refine"] == refine
     assert 0.9 < calibration.confidence_threshold < 1.0
+    # the validation figures travel with the calibration into every summary.json
+    validation = calibration.provenance["validation"]
+    assert validation["false_affected_side"]["clips"] >= 40 and validation["in_plain_words"]
 
 
 def test_null_spread_fit_recovers_still_and_motion_parts():

@@ -15,6 +15,15 @@ from parface_sdk.analysis.decision import (
     z_for_confidence,
 )
 
+# The least null spread (% IOD) a still head is given. The calibration's still clips repeat one
+# photo with pixel noise; a real recording of a healthy, still face also breathes, blinks, makes
+# micro-expressions and is compressed, which no clip here models, and flow-refined landmarks are
+# so steady on the synthetic clips (about 0.01 % IOD) that their fitted spread would make changes
+# of a few hundredths of a millimetre "significant". With the usual z threshold of about 3.5,
+# 0.3 % IOD puts the smallest change reported at about 1 % of the inter-ocular distance (about
+# 1 mm), for either refinement mode.
+MIN_STILL_SPREAD = 0.3
+
 
 def _tests(stats: dict) -> list[tuple[str, float, float]]:
     """(region, change % IOD, head motion degrees) of every test of a clip."""
@@ -51,16 +60,17 @@ def fit_null_spread(changes: np.ndarray, motions: np.ndarray, floor: float = 0.0
 def derive_calibration(
     null_records: list[dict],
     model_sha256: str,
-    false_alarm: float = 0.001,
+    false_alarm: float = 0.0001,
     margin: float = 1.25,
     provenance: dict | None = None,
+    min_still_spread: float = MIN_STILL_SPREAD,
 ) -> tuple[Calibration, dict]:
     """The calibration from ``null_records`` (each ``{"tasks": stats, "auto": stats}`` of a clip
     without palsy), and the figures it was derived from.
 
-    - null spread per mode and region: :func:`fit_null_spread`, a spread for a still head and its
-      growth per degree of head motion (a systematic offset, e.g. under head turns, counts against
-      the threshold);
+    - null spread per mode and region: :func:`fit_null_spread`, a spread for a still head (at least
+      ``min_still_spread``, see :data:`MIN_STILL_SPREAD`) and its growth per degree of head motion
+      (a systematic offset, e.g. under head turns, counts against the threshold);
     - threshold: the z-score at which the chance of a false alarm on a clip of the calibration design
       is ``false_alarm`` under a normal null, raised to ``margin`` times the largest z-score any
       calibration clip reached when that is larger (heavy tails); stored as a confidence.
@@ -76,7 +86,9 @@ def derive_calibration(
             if len(pairs) < 5:
                 raise ValueError(f"only {len(pairs)} null changes for {mode}/{region}; need more clips")
             changes, motions = np.asarray(pairs).T
-            sigma[mode][region], per_degree[mode][region] = fit_null_spread(changes, motions)
+            sigma[mode][region], per_degree[mode][region] = fit_null_spread(
+                changes, motions, min_still_spread
+            )
 
     def spread(mode: str, region: str, motion: float) -> float:
         return float(np.hypot(sigma[mode][region], per_degree[mode][region] * motion))
@@ -106,6 +118,7 @@ def derive_calibration(
         "margin": margin,
         "z_threshold": float(z_threshold),
         "false_alarm_target": false_alarm,
+        "min_still_spread": min_still_spread,
     }
     calibration = Calibration(
         model_sha256,

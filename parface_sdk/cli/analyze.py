@@ -52,6 +52,13 @@ def add_parser(subparsers) -> None:
         help="temporal smoothing (default: savgol for video, none for images)",
     )
     parser.add_argument("--fps", type=float, default=1.0, help="frames per second of an image series")
+    parser.add_argument(
+        "--refine",
+        choices=["flow", "none"],
+        default=None,
+        help="flow: refine the landmarks by optical flow from the first frame (sensitive to small "
+        "one-sided changes); none: the model's landmarks (default: flow for video, none for images)",
+    )
     add_model_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -122,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with aligner:
             sha = model_sha256(aligner)
-            points, times = track_landmarks(aligner, source, options=options)
+            refine = args.refine or ("flow" if video else "none")
+            points, times = track_landmarks(aligner, source, refine=refine, options=options)
         smoothing = args.smoothing or (VIDEO_SMOOTHING if video else "none")
         if smoothing != VIDEO_SMOOTHING:
             logger.warning(
@@ -131,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 VIDEO_SMOOTHING,
                 smoothing,
             )
-        series = measure_sequence(points, times, args.scale_mm, smoothing)
+        series = measure_sequence(points, times, args.scale_mm, smoothing, refine=refine)
         overlay_frame = int(np.nanargmax(series.values["mirror_total"])) if series.values else None
         image = _frame_rgb(args.inputs, video, overlay_frame) if overlay_frame is not None else None
         paths = write_report(

@@ -1,0 +1,116 @@
+"""Landmarks refined by optical flow against a reference frame, for measuring small one-sided changes.
+
+The landmark model has a shape prior: it follows a one-sided droop of a few % of the inter-ocular
+distance only in part, and drags the other side along (MODEL_CARD.md). Image motion does not have
+that prior. :class:`FlowRefiner` tracks every landmark from a *reference frame* (the first frame
+with a face: the start of the recording, which the protocol makes the rest period) into each later
+frame with pyramidal Lucas-Kanade flow (OpenCV), starting from the model's landmarks as the initial
+guess, and replaces the model's x, y by the reference landmarks plus the measured image motion.
+Depth stays the model's.
+
+A point keeps the model's position in a frame when the flow is not trusted there:
+
+- Lucas-Kanade reports no solution, or the flow back from the frame to the reference misses the
+  starting point by more than ``max_error`` inter-ocular distances (forward-backward check: the
+  point slid along an edge, was occluded, or the appearance changed too much, as in a wide smile);
+- the flow disagrees with the model by more than ``max_disagreement`` inter-ocular distances (it
+  latched onto another structure).
+
+Falling back can only under-read a change (the model's reading), never invent one, and
+:attr:`FlowRefiner.coverage` says how often it happened. The refinement measures *relative*
+motion since the reference frame, which is what the asymmetry decision uses (task minus rest); it
+does not make a single frame's landmarks more accurate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOW_MODES = ("none", "flow")
+
+
+class FlowRefiner:
+    """Streaming refinement: call :meth:`update` once per frame, in order."""
+
+    def __init__(
+        self,
+        window: float = 0.15,
+        max_error: float = 0.02,
+        max_disagreement: float = 0.1,
+        levels: int = 3,
+    ) -> None:
+        if not 0 < window <= 1 or max_error <= 0 or max_disagreement <= 0 or levels < 0:
+            raise ValueError("window in (0, 1], max_error > 0, max_disagreement > 0, levels >= 0")
+        self.window, self.max_error, self.max_disagreement, self.levels = (
+            window,
+            max_error,
+            max_disagreement,
+            levels,
+        )
+        self._reference: tuple[np.ndarray, np.ndarray] | None = None  # (gray, landmarks)
+        self._used = 0
+        self._seen = 0
+
+    @property
+    def coverage(self) -> float:
+        """The fraction of (frame, point) pairs after the reference that the flow refined."""
+        return self._used / self._seen if self._seen else float("nan")
+
+    def update(self, image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray | None:
+        """The refined (68, 3) landmarks of this frame (``image``: RGB or grayscale uint8; the
+        model's ``landmarks``, None without a face)."""
+        import cv2
+
+        if landmarks is None or not np.isfinite(landmarks).all():
+            return landmarks
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        landmarks = np.asarray(landmarks, dtype=np.float64)
+        if self._reference is None or self._reference[0].shape != gray.shape:
+            self._reference = (gray.copy(), landmarks.copy())
+            return landmarks
+        reference_gray, reference = self._reference
+        iod = float(np.linalg.norm(reference[45, :2] - reference[36, :2]))
+        side = int(max(7, round(self.window * iod))) | 1
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)
+        start = reference[:, :2].astype(np.float32).reshape(-1, 1, 2)
+        guess = landmarks[:, :2].astype(np.float32).reshape(-1, 1, 2)
+        forward, found, _ = cv2.calcOpticalFlowPyrLK(
+            reference_gray, gray, start, guess.copy(), winSize=(side, side), maxLevel=self.levels,
+            criteria=criteria, flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
+        )  # fmt: skip
+        backward, back_found, _ = cv2.calcOpticalFlowPyrLK(
+            gray, reference_gray, forward, start.copy(), winSize=(side, side), maxLevel=self.levels,
+            criteria=criteria, flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
+        )  # fmt: skip
+        forward, backward = forward.reshape(-1, 2), backward.reshape(-1, 2)
+        trusted = (
+            (found.ravel() == 1)
+            & (back_found.ravel() == 1)
+            & (np.linalg.norm(backward - start.reshape(-1, 2), axis=1) < self.max_error * iod)
+            & (np.linalg.norm(forward - landmarks[:, :2], axis=1) < self.max_disagreement * iod)
+        )
+        refined = landmarks.copy()
+        refined[trusted, :2] = forward[trusted]
+        self._used += int(trusted.sum())
+        self._seen += len(trusted)
+        return refined
+
+
+def refine_landmarks(
+    frames, landmarks: np.ndarray, color: str = "RGB", **options
+) -> tuple[np.ndarray, float]:
+    """Batch form of :class:`FlowRefiner`: (T, 68, 3) refined landmarks of ``frames`` (arrays in
+    ``color`` order, or grayscale) and the coverage."""
+    import cv2
+
+    refiner = FlowRefiner(**options)
+    out = np.array(landmarks, dtype=np.float64, copy=True)
+    for index, frame in enumerate(frames):
+        frame = np.asarray(frame)
+        if frame.ndim == 3:
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if color.upper() == "BGR" else cv2.COLOR_RGB2GRAY)
+        points = out[index] if np.isfinite(out[index]).all() else None
+        refined = refiner.update(frame, points)
+        if refined is not None:
+            out[index] = refined
+    return out, refiner.coverage

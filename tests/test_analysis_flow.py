@@ -1,0 +1,103 @@
+"""Optical-flow refinement of tracked landmarks (parface_sdk.analysis.flow): it reads the image's
+motion since the reference frame, ignores the model's noise where the flow is trusted, and falls
+back to the model's landmarks where it is not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+
+from parface_sdk.analysis import canonical_face  # noqa: E402
+from parface_sdk.analysis.flow import FlowRefiner, refine_landmarks  # noqa: E402
+
+SIZE = 240
+
+
+def _texture(seed: int = 0) -> np.ndarray:
+    noise = np.random.default_rng(seed).integers(0, 256, (SIZE, SIZE), dtype=np.uint8)
+    return cv2.GaussianBlur(noise, (0, 0), 2.0)
+
+
+def _face_points() -> np.ndarray:
+    """The canonical face, 100 px between the outer eye corners, centred in the image."""
+    face = canonical_face() * 100.0
+    face[:, :2] += SIZE / 2 - face[:, :2].mean(axis=0)
+    return face
+
+
+def _shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(image, matrix, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def test_refined_points_follow_the_image_not_the_model_noise():
+    image, points = _texture(), _face_points()
+    rng = np.random.default_rng(1)
+    refiner = FlowRefiner()
+    first = refiner.update(image, points)
+    np.testing.assert_array_equal(first, points)  # the reference frame is returned as given
+    for dx, dy in ((0.4, -0.3), (1.5, 0.8), (-2.2, 1.1)):
+        noisy = points + np.column_stack([rng.normal(0, 1.0, (68, 2)), np.zeros(68)])
+        refined = refiner.update(_shifted(image, dx, dy), noisy)
+        error = refined[:, :2] - (points[:, :2] + (dx, dy))
+        assert np.abs(error).max() < 0.1, np.abs(error).max()
+        np.testing.assert_array_equal(refined[:, 2], noisy[:, 2])  # depth stays the model's
+    assert refiner.coverage == 1.0
+
+
+def test_untrusted_flow_falls_back_to_the_model():
+    points = _face_points()
+    refiner = FlowRefiner()
+    refiner.update(_texture(0), points)
+    model = points + 0.5
+    refined = refiner.update(_texture(99), model)  # an unrelated image: nothing to track
+    np.testing.assert_array_equal(refined, model)
+    assert refiner.coverage < 0.1
+
+
+def test_frames_without_a_face_stay_empty_and_batch_matches_streaming():
+    image, points = _texture(), _face_points()
+    frames = [image, _shifted(image, 1.0, 0.0), image, _shifted(image, 0.0, -1.0)]
+    landmarks = np.stack([points] * 4)
+    landmarks[2] = np.nan
+    refined, coverage = refine_landmarks(
+        [cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in frames], landmarks, "BGR"
+    )
+    assert np.isnan(refined[2]).all() and coverage == 1.0
+    assert np.abs(refined[1, :, 0] - (points[:, 0] + 1.0)).max() < 0.1
+    assert np.abs(refined[3, :, 1] - (points[:, 1] - 1.0)).max() < 0.1
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError):
+        FlowRefiner(window=0)
+    from parface_sdk.analysis.pipeline import track_landmarks
+    from parface_sdk.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="refine"):
+        track_landmarks(None, [], refine="sparkle")
+
+
+def test_a_calibration_for_the_other_mode_is_flagged(caplog):
+    from parface_sdk.analysis import Task, decide_asymmetry, measure_sequence
+    from parface_sdk.analysis.decision import Calibration, CalibrationError
+
+    with pytest.raises(CalibrationError, match="refine"):
+        Calibration.load(refine="sparkle")
+    landmarks = np.stack([_face_points()] * 30)
+    times = np.arange(30) / 15.0
+    calibration = Calibration(
+        "x" * 64,
+        {m: {"brow": 0.3, "mouth": 0.3} for m in ("tasks", "auto")},
+        0.999,
+        {r: {"p5": -1.0, "p50": 0.0, "p95": 1.0} for r in ("brow", "mouth")},
+        {"refine": "none"},
+    )
+    tasks = [Task("rest", 0.0, 1.0), Task("task", 1.0, 2.0)]
+    same = decide_asymmetry(measure_sequence(landmarks, times, refine="none"), tasks, calibration)
+    assert same.calibration["matches_refine"] and "not reliable" not in same.caveat
+    other = decide_asymmetry(measure_sequence(landmarks, times, refine="flow"), tasks, calibration)
+    assert not other.calibration["matches_refine"] and "refine='none'" in other.caveat
+    assert "calibration is for refine" in caplog.text
