@@ -53,7 +53,7 @@ def render(report: dict) -> str:
     lines += [
         "",
         f"Threshold: z = {fig['z_threshold']:.2f} (normal-null {fig['z_normal']:.2f} for a "
-        f"{fig['false_alarm_target']:.1%} false-alarm rate; largest calibration-null z "
+        f"{fig['false_alarm_target']:.2%} false-alarm rate per clip; largest calibration-null z "
         f"{fig['largest_null_z']:.2f} x margin {fig['margin']}), stored as confidence "
         f"{cal['confidence_threshold']:.6f}.",
         "",

@@ -21,8 +21,8 @@ class AlignerOptions(BaseModel):
       An unknown name or a missing ``detector_model`` file is rejected here, at creation.
     - ``refine``: run a second pass cropped from the first pass's landmarks, so a loose detector
       box costs no accuracy (the model was trained on landmark crops). It doubles the network
-      cost; on the shipped v2 model it lowers the NME on 300-W train faces from 5.62 % to 5.52 %,
-      not significantly (95 % interval -0.21 to +0.003 points; ``benchmarks/refine_effect.py``).
+      cost; on the shipped v3 model it lowers the NME on 300-W train faces from 5.43 % to 5.26 %
+      (95 % interval -0.32 to -0.02 points; ``benchmarks/refine_effect.py``).
     - ``batch_size``: faces per network call in ``align_batch``.
     - ``min_quality``: drop faces whose ``Face.quality`` (mean per-point confidence) is lower.
       ``Aligner.quality_threshold`` is the value calibrated for the shipped model on held-out

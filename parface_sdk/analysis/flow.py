@@ -16,7 +16,8 @@ A point keeps the model's position in a frame when the flow is not trusted there
 - the flow disagrees with the model by more than ``max_disagreement`` inter-ocular distances (it
   latched onto another structure).
 
-Falling back can only under-read a change (the model's reading), never invent one, and
+Falling back gives the model's reading, which usually under-reads a change but can misread the
+direction of a strong, narrow deformation (docs/analysis.md has the measured rates), and
 :attr:`FlowRefiner.coverage` says how often it happened. The refinement measures *relative*
 motion since the reference frame, which is what the asymmetry decision uses (task minus rest); it
 does not make a single frame's landmarks more accurate.
