@@ -74,7 +74,10 @@ def main() -> None:
         series = measure_clip(aligner, clip, refine="flow")
         control_series = measure_clip(aligner, control, refine="flow", fps=FPS, color="BGR")
 
-    overlay_frame = int(1.5 * FPS)  # the middle of the smile
+    overlay_frame = int(1.5 * FPS)  # the middle of the smile, if it was measured
+    if not np.isfinite(series.image_landmarks[overlay_frame]).all():
+        # left out (the flow lost a point the decision reads): the most asymmetric measured frame
+        overlay_frame = int(np.nanargmax(series.values["mirror_total"]))
     rgb = cv2.cvtColor(palsy[overlay_frame], cv2.COLOR_BGR2RGB)
     paths = write_report(
         series, args.out, TASKS, image_rgb=rgb, overlay_frame=overlay_frame, model_sha256=sha

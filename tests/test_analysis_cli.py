@@ -41,7 +41,9 @@ def test_analyze_video_and_images(tiny_onnx, aflw_sample, tmp_path):
         == 0
     )
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["frames"] == 6 and summary["frames_with_face"] == 6
+    # frames where the flow lost a decision point are left out; the seeded tiny model's landmarks
+    # disagree with the image motion, so only the reference frame may be kept
+    assert summary["frames"] == 6 and 1 <= summary["frames_with_face"] <= 6
     assert summary["affected_side"]["side"] in ("right", "left", "none", "undetermined")
     # the seeded tiny model is not the model the shipped thresholds were calibrated for: said so
     assert not summary["asymmetry"]["calibration"]["matches_model"]
@@ -63,7 +65,8 @@ def test_analyze_video_and_images(tiny_onnx, aflw_sample, tmp_path):
     assert summary["unit"] == "mm" and summary["asymmetry"]["calibration"]["refine"] == "none"
     out = tmp_path / "video_model_only"
     assert main(["analyze", str(clip), "--out", str(out), "--refine", "none", *common]) == 0
-    assert json.loads((out / "summary.json").read_text())["asymmetry"]["calibration"]["refine"] == "none"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["asymmetry"]["calibration"]["refine"] == "none" and summary["frames_with_face"] == 6
     assert main(["analyze", str(clip), "--out", str(out), "--task", "bad"]) == 2
 
 

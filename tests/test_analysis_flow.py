@@ -47,14 +47,17 @@ def test_refined_points_follow_the_image_not_the_model_noise():
     assert refiner.coverage == 1.0
 
 
-def test_untrusted_flow_falls_back_to_the_model():
-    points = _face_points()
+def test_a_frame_whose_decision_points_are_lost_is_left_out():
+    """An unrelated image: nothing can be tracked, so the frame is NaN (left out), not the model's
+    reading; the next good frame is refined again."""
+    image, points = _texture(0), _face_points()
     refiner = FlowRefiner()
-    refiner.update(_texture(0), points)
-    model = points + 0.5
-    refined = refiner.update(_texture(99), model)  # an unrelated image: nothing to track
-    np.testing.assert_array_equal(refined, model)
+    refiner.update(image, points)
+    refined = refiner.update(_texture(99), points + 0.5)
+    assert np.isnan(refined).all() and refiner.dropped == 1
     assert refiner.coverage < 0.1
+    again = refiner.update(_shifted(image, 1.0, 0.0), points)
+    assert np.abs(again[:, 0] - (points[:, 0] + 1.0)).max() < 0.1
 
 
 def test_frames_without_a_face_stay_empty_and_batch_matches_streaming():

@@ -16,9 +16,11 @@ A point keeps the model's position in a frame when the flow is not trusted there
 - the flow disagrees with the model by more than ``max_disagreement`` inter-ocular distances (it
   latched onto another structure).
 
-Falling back gives the model's reading, which usually under-reads a change but can misread the
-direction of a strong, narrow deformation (docs/analysis.md has the measured rates), and
-:attr:`FlowRefiner.coverage` says how often it happened. The refinement measures *relative*
+Other points fall back to the model's reading. A frame where the flow is not trusted at one of
+the :data:`DECISION_POINTS` is returned as NaN (left out of the analysis like a frame without a
+face): the model's reading there usually under-reads a change but can misread the direction of a
+strong, narrow deformation. :attr:`FlowRefiner.coverage` says how often the flow was trusted and
+:attr:`FlowRefiner.dropped` how many frames were left out. The refinement measures *relative*
 motion since the reference frame, which is what the asymmetry decision uses (task minus rest); it
 does not make a single frame's landmarks more accurate.
 """
@@ -28,6 +30,10 @@ from __future__ import annotations
 import numpy as np
 
 FLOW_MODES = ("none", "flow")
+# The points the asymmetry decision reads (eye corners of the reference line, brows 19 / 24, mouth
+# corners): a frame where the flow lost any of them is left out (NaN), not filled with the model's
+# reading, which can misread the direction of a strong, narrow deformation.
+DECISION_POINTS = (19, 24, 36, 45, 48, 54)
 
 
 class FlowRefiner:
@@ -51,6 +57,7 @@ class FlowRefiner:
         self._reference: tuple[np.ndarray, np.ndarray] | None = None  # (gray, landmarks)
         self._used = 0
         self._seen = 0
+        self.dropped = 0  # frames left out: the flow lost a decision point
 
     @property
     def coverage(self) -> float:
@@ -59,7 +66,7 @@ class FlowRefiner:
 
     def update(self, image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray | None:
         """The refined (68, 3) landmarks of this frame (``image``: RGB or grayscale uint8; the
-        model's ``landmarks``, None without a face)."""
+        model's ``landmarks``, None without a face); all NaN when the flow lost a decision point."""
         import cv2
 
         if landmarks is None or not np.isfinite(landmarks).all():
@@ -90,10 +97,13 @@ class FlowRefiner:
             & (np.linalg.norm(backward - start.reshape(-1, 2), axis=1) < self.max_error * iod)
             & (np.linalg.norm(forward - landmarks[:, :2], axis=1) < self.max_disagreement * iod)
         )
-        refined = landmarks.copy()
-        refined[trusted, :2] = forward[trusted]
         self._used += int(trusted.sum())
         self._seen += len(trusted)
+        if not trusted[list(DECISION_POINTS)].all():
+            self.dropped += 1
+            return np.full_like(landmarks, np.nan)
+        refined = landmarks.copy()
+        refined[trusted, :2] = forward[trusted]
         return refined
 
 

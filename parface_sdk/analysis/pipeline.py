@@ -66,7 +66,12 @@ def track_landmarks(
             landmarks = refiner.update(_frame_rgb(current["frame"], track_options), landmarks)
         points.append(np.full((68, 3), np.nan) if landmarks is None else landmarks)
     if refiner is not None:
-        logger.info("flow refinement used for %.0f %% of the landmark readings", 100 * refiner.coverage)
+        logger.info(
+            "flow refinement used for %.0f %% of the landmark readings; %d frames left out (the flow "
+            "lost a point the asymmetry decision reads)",
+            100 * refiner.coverage,
+            refiner.dropped,
+        )
     if not points:
         return np.zeros((0, 68, 3)), np.zeros(0)
     return np.stack(points), np.asarray(times, dtype=np.float64)
