@@ -73,9 +73,25 @@ def test_frames_without_a_face_stay_empty_and_batch_matches_streaming():
     assert np.abs(refined[3, :, 1] - (points[:, 1] - 1.0)).max() < 0.1
 
 
-def test_bad_options_are_refused():
+def test_bad_options_and_frames_are_refused():
+    from parface_sdk.errors import InvalidImageError
+
     with pytest.raises(ValueError):
         FlowRefiner(window=0)
+    points = _face_points()
+    for frame in (
+        np.random.rand(SIZE, SIZE, 3),
+        np.zeros((0, 0), np.uint8),
+        np.zeros((SIZE, SIZE, 2), np.uint8),
+    ):
+        with pytest.raises(InvalidImageError):
+            FlowRefiner().update(frame, points)
+    # colour + alpha is read like colour
+    rgba = np.dstack([cv2.cvtColor(_texture(), cv2.COLOR_GRAY2RGB), np.full((SIZE, SIZE), 255, np.uint8)])
+    refiner = FlowRefiner()
+    refiner.update(rgba, points)
+    moved = np.dstack([cv2.cvtColor(_shifted(_texture(), 1.0, 0.0), cv2.COLOR_GRAY2RGB), rgba[..., 3]])
+    assert np.abs(refiner.update(moved, points)[:, 0] - (points[:, 0] + 1.0)).max() < 0.1
     from parface_sdk.analysis.pipeline import track_landmarks
     from parface_sdk.errors import InvalidOptionError
 

@@ -36,6 +36,24 @@ FLOW_MODES = ("none", "flow")
 DECISION_POINTS = (19, 24, 36, 45, 48, 54)
 
 
+def _checked(image) -> np.ndarray:
+    """A non-empty uint8 grayscale, colour or colour + alpha array, or InvalidImageError."""
+    from parface_sdk.errors import InvalidImageError
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.size == 0:
+        raise InvalidImageError(
+            f"flow refinement needs non-empty uint8 frames, got dtype {image.dtype} and shape {image.shape}"
+        )
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
+        raise InvalidImageError(
+            f"flow refinement needs (H, W), (H, W, 3) or (H, W, 4) frames, got {image.shape}"
+        )
+    return image
+
+
 class FlowRefiner:
     """Streaming refinement: call :meth:`update` once per frame, in order."""
 
@@ -69,9 +87,10 @@ class FlowRefiner:
         model's ``landmarks``, None without a face); all NaN when the flow lost a decision point."""
         import cv2
 
+        image = _checked(image)
         if landmarks is None or not np.isfinite(landmarks).all():
             return landmarks
-        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        gray = image if image.ndim == 2 else cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2GRAY)
         landmarks = np.asarray(landmarks, dtype=np.float64)
         if self._reference is None or self._reference[0].shape != gray.shape:
             self._reference = (gray.copy(), landmarks.copy())
@@ -117,9 +136,10 @@ def refine_landmarks(
     refiner = FlowRefiner(**options)
     out = np.array(landmarks, dtype=np.float64, copy=True)
     for index, frame in enumerate(frames):
-        frame = np.asarray(frame)
+        frame = _checked(frame)
         if frame.ndim == 3:
-            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if color.upper() == "BGR" else cv2.COLOR_RGB2GRAY)
+            code = cv2.COLOR_BGR2GRAY if color.upper() == "BGR" else cv2.COLOR_RGB2GRAY
+            frame = cv2.cvtColor(frame[..., :3], code)
         points = out[index] if np.isfinite(out[index]).all() else None
         refined = refiner.update(frame, points)
         if refined is not None:
