@@ -16,6 +16,26 @@ SCHEMA_VERSION = 1
 SPEC_METADATA_KEY = "parface_spec"
 
 
+class RefinerSpec(BaseModel):
+    """The local refinement stage of a v4-style model (``parface_sdk.nn.refiner``).
+
+    The graph's input crop is ``ModelSpec.input_size`` pixels; the global ParFace-Net sees it
+    average-pooled to ``base_input_size``. Each of the points ``first_point``..67 then moves by
+    offsets regressed from a ``patch_size`` squared grey patch around it, one cascade step per
+    entry of ``spacings`` (crop pixels between patch samples).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_input_size: int = Field(gt=0)
+    first_point: int = Field(default=17, ge=0)
+    patch_size: int = Field(default=32, gt=0)
+    spacings: tuple[float, ...] = (1.5, 1.0)
+    widths: tuple[int, int, int, int] = (16, 32, 32, 64)
+    embedding: int = Field(default=16, gt=0)
+    hidden: int = Field(default=128, gt=0)
+
+
 class ModelSpec(BaseModel):
     """What a runtime needs to know to feed a model and read its outputs.
 
@@ -42,6 +62,7 @@ class ModelSpec(BaseModel):
     softargmax_radius: int = Field(default=4, ge=1)
     landmark_convention: Literal["3DA-2D", "2D"] = "3DA-2D"
     graph: Literal["crop", "frame"] = "crop"
+    refiner: RefinerSpec | None = None
     source_sha256: str | None = None
     weights_sha256: str | None = None
     training: dict[str, Any] = Field(default_factory=dict)
@@ -65,7 +86,8 @@ class ModelSpec(BaseModel):
         return cls(**values)
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        # A model without a refiner writes the same JSON as before the field existed.
+        return self.model_dump_json(exclude={"refiner"} if self.refiner is None else None)
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "model") -> ModelSpec:

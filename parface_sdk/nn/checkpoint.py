@@ -10,6 +10,7 @@ import torch
 
 from parface_sdk.errors import ModelLoadError, ModelNotFoundError
 from parface_sdk.nn.parface_net import ParFaceNet
+from parface_sdk.nn.refiner import build_network
 from parface_sdk.spec import SPEC_METADATA_KEY, ModelSpec
 
 
@@ -53,15 +54,15 @@ def load_checkpoint(path: str | Path, with_discriminator: bool = False, strict: 
     from safetensors.torch import load_file
 
     spec = read_checkpoint_spec(path)
-    net = ParFaceNet(spec, with_discriminator=with_discriminator)
+    net = build_network(spec, with_discriminator=with_discriminator)
     state = load_file(str(path))
     if not with_discriminator:
-        state = {k: v for k, v in state.items() if not k.startswith("discriminator.")}
+        state = {k: v for k, v in state.items() if "discriminator." not in k}
     try:
         missing, unexpected = net.load_state_dict(state, strict=False)
     except RuntimeError as exc:
         raise ModelLoadError(f"{path}: weights do not fit the {spec.variant!r} variant ({exc})") from exc
-    missing = [k for k in missing if not k.startswith("discriminator.")]
+    missing = [k for k in missing if "discriminator." not in k]
     if strict and (missing or unexpected):
         raise ModelLoadError(
             f"{path}: weights do not match the {spec.variant!r} variant "

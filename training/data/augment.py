@@ -238,3 +238,87 @@ def augment_crop(
     if rng.random() < 0.8:
         chip = photometric(chip, rng)
     return chip, points
+
+
+# Upper-lid points and the lower-lid points they close onto, per eye (iBUG-68): the subject's
+# right eye (image-left in a frontal photo) is 36-41, the left 42-47.
+EYELIDS = {"right": ((37, 38), (41, 40)), "left": ((43, 44), (47, 46))}
+
+
+def eyelid_warp(
+    chip: np.ndarray,
+    points: np.ndarray,
+    rng: np.random.Generator | None,
+    side: str | None = None,
+    closure: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One eye closing (or opening wider): a thin-plate warp that moves the two upper-lid points
+    of one eye ``closure`` of the way to the lower-lid points below them, every other landmark
+    and the crop border held. ``closure`` is drawn in [0.2, 0.8] (closing) 80 % of the time and
+    in [-0.3, -0.1] (widening) otherwise; a warp that would fold the image is not applied."""
+    from parface_sdk.geometry import folds, thin_plate_maps
+
+    xy = points[:, :2].astype(np.float64)
+    if np.linalg.norm(xy[45] - xy[36]) < 4.0:
+        return chip, points
+    side = side or ("right", "left")[int(rng.integers(0, 2))]
+    if closure is None:
+        closure = rng.uniform(0.2, 0.8) if rng.random() < 0.8 else -rng.uniform(0.1, 0.3)
+    upper, lower = EYELIDS[side]
+    target = xy.copy()
+    target[list(upper)] += closure * (xy[list(lower)] - xy[list(upper)])
+    held = [i for i in range(len(xy)) if i not in upper]
+    right, bottom = chip.shape[1] - 1.0, chip.shape[0] - 1.0
+    border = np.array(
+        [
+            (x, y)
+            for x in (0, right / 2, right)
+            for y in (0, bottom / 2, bottom)
+            if (x, y) != (right / 2, bottom / 2)
+        ]
+    )
+    control = list(upper) + held
+    maps = thin_plate_maps(
+        chip.shape, np.vstack([xy[control], border]), np.vstack([target[control], border]), step=2
+    )
+    if folds(maps):
+        return chip, points
+    warped = cv2.remap(chip, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out = points.copy()
+    out[list(upper), :2] = target[list(upper)]
+    return warped, out
+
+
+def one_sided_mix(
+    chip: np.ndarray, points: np.ndarray, rng: np.random.Generator, probability: float = 0.75
+) -> tuple[np.ndarray, np.ndarray]:
+    """The refiner's training mix of one-sided shape changes: a mouth corner moved in any
+    direction (down, up, outward, inward: the lip pulled sideways), a brow up or down, one eye
+    closing; sometimes two regions of the same or opposite sides; then occlusion and lighting."""
+    from parface_sdk.analysis.simulate import down_direction
+
+    if rng.random() < probability:
+        regions = 1 if rng.random() < 0.7 else 2
+        for _ in range(regions):
+            kind = rng.random()
+            if kind < 0.4:
+                xy = points[:, :2].astype(np.float64)
+                angle = np.radians(rng.uniform(-90.0, 90.0))
+                rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+                sign = 1.0 if rng.random() < 0.6 else -1.0
+                shift = sign * rng.uniform(0.02, 0.15) * rotation @ down_direction(xy)
+                side = ("right", "left")[int(rng.integers(0, 2))]
+                chip, points = expression_warp(
+                    chip, points, rng, region="mouth", sides=(side,), shifts=[shift]
+                )
+            elif kind < 0.7:
+                chip, points = expression_warp(
+                    chip, points, rng, 0.12, region="brow", min_shift=0.02, both_sides=0.2
+                )
+            else:
+                chip, points = eyelid_warp(chip, points, rng)
+    if rng.random() < 0.2:
+        chip = occlude(chip, points, rng)
+    if rng.random() < 0.8:
+        chip = photometric(chip, rng)
+    return chip, points
