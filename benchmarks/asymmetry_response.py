@@ -3,6 +3,10 @@ faces of the training data (never a test set).
 
     python benchmarks/asymmetry_response.py --model MODEL --out benchmarks/reports/asymmetry_v2.json
 
+``eyelid`` (both warps): one upper lid (points 37-38 or 43-44) lowered by the size in units of
+|36-45| with ``parface_training.data.augment.eyelid_warp``, every other landmark held; faces whose
+eye is open less than that are skipped. The response divides by the movement actually applied.
+
 Each frontal validation face (the 300-W train split's held-out 5 %) is warped with the training
 augmentation's one-sided warp (``parface_training.data.augment.one_sided_warp``), which lowers one mouth
 corner or one brow by a known fraction of the inter-ocular distance (IOD) and moves its labels with
@@ -31,7 +35,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 # (region, moved points, mirrored points) for side 0 (image-left); side 1 swaps them.
-REGIONS = {"mouth": ((48,), (54,)), "brow": ((17, 18, 19, 20, 21), (22, 23, 24, 25, 26))}
+REGIONS = {
+    "mouth": ((48,), (54,)),
+    "brow": ((17, 18, 19, 20, 21), (22, 23, 24, 25, 26)),
+    "eyelid": ((37, 38), (43, 44)),
+}
 
 
 def _down(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -41,7 +49,7 @@ def _down(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from parface_training.data.augment import expression_warp, one_sided_warp
+    from parface_training.data.augment import expression_warp, eyelid_warp, one_sided_warp
     from quality_calibration import validation_records
 
     from parface_sdk import Aligner
@@ -72,26 +80,44 @@ def main(argv: list[str] | None = None) -> int:
                 if side:
                     moved, mirrored = mirrored, moved
                 for size in args.sizes:
-                    if args.warp == "tps":
-                        warped, _ = expression_warp(
-                            image, truth, None, region=region, sides=(("right", "left")[side],),
-                            shifts=[size * down],
-                        )  # fmt: skip
+                    side_name = ("right", "left")[side]
+                    if region == "eyelid":
+                        # one upper lid lowered by ``size`` IOD: the closure that moves it that far
+                        upper, lower = (37, 38), (41, 40)
+                        if side:
+                            upper, lower = (43, 44), (47, 46)
+                        opening = float(np.mean((truth[list(lower), :2] - truth[list(upper), :2]) @ down))
+                        if opening <= size * iod * 1.05:
+                            continue  # the lid would close past the lower lid
+                        warped, moved_truth = eyelid_warp(
+                            image, truth, None, side=side_name, closure=size * iod / opening
+                        )
+                    elif args.warp == "tps":
+                        warped, moved_truth = expression_warp(
+                            image, truth, None, region=region, sides=(side_name,), shifts=[size * down]
+                        )
                     else:
-                        warped, _ = one_sided_warp(
+                        warped, moved_truth = one_sided_warp(
                             image, truth, rng, region=region, side=side, shift_fraction=size
                         )
+                    applied = float(
+                        ((moved_truth[list(moved), :2] - truth[list(moved), :2]) @ down).mean() / iod
+                    )
+                    if applied < 0.5 * size:
+                        continue  # the warp would have folded the image and was not applied
                     after = aligner.align(warped, boxes=[box], color="RGB").faces[0].landmarks
                     delta = (after[:, :2] - before[:, :2]) @ down / iod
                     rows.append(
-                        {"region": region, "size": size,
-                         "response": float(delta[list(moved)].mean() / size),
-                         "leak": float(delta[list(mirrored)].mean() / size)}
+                        {"region": region, "size": size, "applied": applied,
+                         "response": float(delta[list(moved)].mean() / applied),
+                         "leak": float(delta[list(mirrored)].mean() / applied)}
                     )  # fmt: skip
     table = {}
     for region in REGIONS:
         for size in args.sizes:
             sel = [r for r in rows if r["region"] == region and r["size"] == size]
+            if not sel:
+                continue
             table[f"{region}@{size:.2f}"] = {
                 "faces": len(sel),
                 "response_mean": float(np.mean([r["response"] for r in sel])),

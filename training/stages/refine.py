@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     model.base.load_state_dict(base_state)
     for parameter in model.base.parameters():
         parameter.requires_grad_(False)
+    model.base.eval()  # frozen, BatchNorm statistics included (``train()`` below is on the steps only)
     optimizer = torch.optim.AdamW(model.steps.parameters(), lr=args.lr, weight_decay=1e-4)
     step, best, minutes_before = 0, float("inf"), 0.0
     if args.resume and (run / "last.pt").is_file():
