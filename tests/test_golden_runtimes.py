@@ -49,7 +49,9 @@ def _check_faces(got: list[dict], want: list[dict], case: str) -> None:
     _close(got[0], want[0], case)
 
 
-@pytest.mark.parametrize(("case", "backend", "recrop"), [("torch", "torch", False), ("torch_recrop", "torch", True)])
+@pytest.mark.parametrize(
+    ("case", "backend", "recrop"), [("torch", "torch", False), ("torch_recrop", "torch", True)]
+)
 def test_golden_torch_backend(golden, case, backend, recrop):
     pytest.importorskip("torch", reason="the torch extra is not installed")
     maker._RECROP_FIELD = maker._recrop_field()
@@ -67,7 +69,9 @@ def test_golden_onnx_frame_graph(golden, tmp_path):
     pytest.importorskip("torch", reason="the export extra is not installed")
     maker._RECROP_FIELD = maker._recrop_field()
     frame_onnx = maker.export_frame_graph(tmp_path)
-    _check_faces(maker.run_backend(frame_onnx, "onnxruntime", True), golden["cases"]["onnx_frame"], "onnx_frame")
+    _check_faces(
+        maker.run_backend(frame_onnx, "onnxruntime", True), golden["cases"]["onnx_frame"], "onnx_frame"
+    )
 
 
 def test_golden_tracker(golden):

@@ -56,8 +56,8 @@ def run_backend(model: Path | None, backend: str, recrop: bool) -> list[dict]:
 
 def export_frame_graph(folder: Path) -> Path:
     import torch
-
     from parface_export.onnx_export import export_onnx
+
     from parface_sdk.models import default_model_path
     from parface_sdk.nn.checkpoint import load_checkpoint
 
@@ -79,7 +79,9 @@ def run_tracker() -> list[dict]:
                 {
                     "detected": tracked.detected,
                     "face": None if tracked.face is None else _face(tracked.face),
-                    "landmarks": None if tracked.landmarks is None else np.round(tracked.landmarks, 4).tolist(),
+                    "landmarks": None
+                    if tracked.landmarks is None
+                    else np.round(tracked.landmarks, 4).tolist(),
                 }
             )
     return frames
