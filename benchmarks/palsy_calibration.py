@@ -43,7 +43,7 @@ from parface_sdk.analysis.pipeline import VIDEO_SMOOTHING, model_sha256, track_l
 from parface_sdk.analysis.simulate import load_subjects, make_clip
 from parface_sdk.analysis.timeseries import Task, measure_sequence
 from parface_sdk.options import AlignerOptions
-from parface_sdk.smoothing import jitter_percent, smooth_landmark_sequence
+from parface_sdk.video.smoothing import jitter_percent, smooth_landmark_sequence
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "analysis.md"
@@ -54,7 +54,7 @@ MARKERS = {
 REPORT_NAMES = {"none": "report.json", "flow": "report_flow.json"}
 TASKS = [Task("rest", 0.0, 1.0), Task("task", 1.0, 2.0)]
 NULL_KINDS = ("still", "mirrored", "turn")
-VALIDATION_FRACTION = 0.05  # the joint stage's validation split (training/recipes/*.json)
+VALIDATION_FRACTION = 0.05  # the joint stage's validation split (parface_training/recipes/*.json)
 EXTRA_SIZES = (4.0, 8.0)  # droop sizes of the "local" and "turn" conditions
 
 

@@ -141,12 +141,6 @@ class Aligner:
         self._require_open()
         return self._infer(list(images), batch, self.options.refine if refine is None else refine)
 
-    def track(self, frames, **options: Any):
-        """Per-frame results over a video or frame iterable; see :func:`parface_sdk.video.track`."""
-        from parface_sdk.video import track
-
-        return track(self, frames, **options)
-
     def close(self) -> None:
         if self._detector is not None:
             self._detector.close()

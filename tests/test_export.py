@@ -9,7 +9,6 @@ onnx = pytest.importorskip("onnx", reason="the export extra (onnx) is not instal
 pytest.importorskip("torch", reason="the export extra (torch) is not installed")
 
 from parface_export.onnx_export import export_onnx, read_spec  # noqa: E402
-
 from parface_sdk.backends import create_backend  # noqa: E402
 from parface_sdk.errors import ModelLoadError  # noqa: E402
 from parface_sdk.spec import SPEC_METADATA_KEY  # noqa: E402

@@ -18,7 +18,6 @@ torch = pytest.importorskip("torch", reason="the export extra (torch) is not ins
 from parface_export.frame_graph import FrameGraph, frame_input  # noqa: E402
 from parface_export.onnx_export import export_onnx, read_spec  # noqa: E402
 from parface_export.parity import check_frame_parity, real_faces  # noqa: E402
-
 from parface_sdk.backends.frame_onnxruntime import FrameOnnxRuntimeBackend  # noqa: E402
 from parface_sdk.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from parface_sdk.decode import crop_to_image  # noqa: E402

@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("onnx", reason="the export extra (onnx) is not installed")
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format  # noqa: E402
-from parface_export.triton import export_triton_repository, triton_config  # noqa: E402
 
+from parface_export.triton import export_triton_repository, triton_config  # noqa: E402
 from parface_sdk.spec import ModelSpec  # noqa: E402
 
 F = descriptor_pb2.FieldDescriptorProto

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from parface_sdk.analysis import HeadPose, canonical_face
-from parface_sdk.smoothing import (
+from parface_sdk.video.smoothing import (
     LandmarkSmoother,
     OneEuroFilter,
     frame_rate,

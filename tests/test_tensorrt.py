@@ -114,7 +114,6 @@ def test_missing_tensorrt_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-2), ("fp16", 0.25)])
 def test_engine_matches_onnxruntime(tiny_onnx, tmp_path, precision, tolerance):
     from parface_export.tensorrt_build import build_engine
-
     from parface_sdk.backends import create_backend
 
     engine = build_engine(
@@ -139,7 +138,6 @@ def test_engine_matches_onnxruntime(tiny_onnx, tmp_path, precision, tolerance):
 @needs_gpu
 def test_cuda_graph_replay_gives_the_same_result(tiny_onnx, tmp_path):
     from parface_export.tensorrt_build import build_engine
-
     from parface_sdk.backends.tensorrt import TensorRTBackend
 
     engine = build_engine(tiny_onnx, tmp_path / "tiny.engine", precision="fp32", max_batch=4)

@@ -223,7 +223,6 @@ def fake_gpu(monkeypatch, tmp_path):
 
 def test_build_then_run_a_crop_engine(fake_gpu, tiny_onnx, tmp_path):
     from parface_export.tensorrt_build import build_engine
-
     from parface_sdk.backends import create_backend
     from parface_sdk.backends.engine_file import read_engine_header
 
@@ -251,7 +250,6 @@ def test_build_then_run_a_crop_engine(fake_gpu, tiny_onnx, tmp_path):
 
 def test_cuda_graph_is_captured_once_per_shape_and_replayed(fake_gpu, tiny_onnx, tmp_path):
     from parface_export.tensorrt_build import build_engine
-
     from parface_sdk.backends.tensorrt import TensorRTBackend
 
     engine = build_engine(tiny_onnx, tmp_path / "tiny.engine", precision="fp32", max_batch=4)
@@ -270,7 +268,6 @@ def test_cuda_graph_is_captured_once_per_shape_and_replayed(fake_gpu, tiny_onnx,
 def test_frame_engine_runs_frames(fake_gpu, tiny_net, tmp_path):
     from parface_export.onnx_export import export_onnx
     from parface_export.tensorrt_build import build_engine
-
     from parface_sdk import crop
     from parface_sdk.backends.frame_onnxruntime import FrameOnnxRuntimeBackend
     from parface_sdk.backends.tensorrt import TensorRTBackend
@@ -292,7 +289,6 @@ def test_frame_engine_runs_frames(fake_gpu, tiny_net, tmp_path):
 
 def test_engine_from_another_tensorrt_is_refused(fake_gpu, tiny_onnx, tmp_path, monkeypatch):
     from parface_export.tensorrt_build import build_engine
-
     from parface_sdk.backends.tensorrt import TensorRTBackend
     from parface_sdk.errors import EngineMismatchError
 

@@ -8,7 +8,7 @@ import pytest
 from parface_sdk import Aligner
 from parface_sdk.errors import VideoError
 from parface_sdk.image import load_image
-from parface_sdk.tracking import FaceTracker, moved, track
+from parface_sdk.video.tracker import FaceTracker, moved, track
 
 ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "data" / "astronaut.jpg"
 

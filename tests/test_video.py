@@ -210,8 +210,7 @@ def test_tiny_model_tracks_a_real_clip(tiny_onnx, aflw_sample, tmp_path, write_c
         assert [f.detected for f in frames] == [True, False, False, False, False]
         assert all(f.landmarks.shape == (68, 3) for f in frames)
         assert frames[4].timestamp == pytest.approx(4 / 25)
-        if hasattr(aligner, "track"):
-            assert len(list(aligner.track(clip, box=box, max_frames=2))) == 2
+        assert len(list(track(aligner, clip, box=box, max_frames=2))) == 2
     with OverlayWriter(tmp_path / "overlay.mp4", 25.0, (info.width, info.height)) as writer:
         for frame, (_, bgr) in zip(frames, read_video(clip)):
             writer.write(bgr[:, :, ::-1].copy(), frame)

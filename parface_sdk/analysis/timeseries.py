@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from parface_sdk.analysis.asymmetry import SIDE_MEASURES, measure_head
-from parface_sdk.analysis.pose import normalize_pose
-from parface_sdk.analysis.smoothing import pose_vector, smooth_head_sequence
+from parface_sdk.pose import normalize_pose
+from parface_sdk.video.smoothing import pose_vector, smooth_head_sequence
 
 logger = logging.getLogger(__name__)
 

@@ -56,8 +56,8 @@ def run_backend(model: Path | None, backend: str, recrop: bool) -> list[dict]:
 
 def export_frame_graph(folder: Path) -> Path:
     import torch
-    from parface_export.onnx_export import export_onnx
 
+    from parface_export.onnx_export import export_onnx
     from parface_sdk.models import default_model_path
     from parface_sdk.nn.checkpoint import load_checkpoint
 

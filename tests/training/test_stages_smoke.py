@@ -54,7 +54,7 @@ def _few_largepose(tmp_path: Path, train: int = 8, held_out: int = 3, fraction: 
 
 
 def _recipe(tmp_path: Path, steps: int, perceptual: bool = True, **stage_overrides) -> Path:
-    pytest.importorskip("parface_training.data.labels", reason="training/data is not installed yet")
+    pytest.importorskip("parface_training.data.labels", reason="parface_training/data is not installed yet")
     labeled, unlabeled = _few_faces(tmp_path)
     largepose = _few_largepose(tmp_path)
     # Stages 1-2 with the shipped VGG16 features (relu1_2/2_2/3_3), as the CPU recipe runs them.
@@ -108,9 +108,8 @@ def _column(log: Path, name: str) -> list[float]:
 
 @pytest.mark.skipif(not VGG16_NPZ.is_file(), reason=f"shared VGG16 weights not found at {VGG16_NPZ}")
 def test_every_stage_runs_and_the_result_loads(tmp_path):
-    from parface_training.cli import main
-
     from parface_sdk.nn.checkpoint import load_checkpoint, read_checkpoint_spec
+    from parface_training.cli import main
 
     assert main(["all", "--config", str(_recipe(tmp_path, steps=2))]) == 0
     run = tmp_path / "run"
