@@ -14,7 +14,6 @@ what a case measures.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -24,7 +23,8 @@ from parface_sdk.geometry import read_pts
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent
-SHARED = Path(os.environ.get("PARFACE_SHARED", REPO.parent / "shared"))
+sys.path.insert(0, str(REPO / "tests"))
+from conftest import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
 
 # (name, image path relative to its root, root: "repo" or "shared", .pts for the given box)
 FACES = [

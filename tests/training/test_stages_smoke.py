@@ -13,7 +13,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+from conftest import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
+
 DATA = SHARED / "data"
 VGG16_NPZ = SHARED / "models" / "vgg16-imagenet" / "vgg16_features_conv0-6.npz"
 PERCEPTUAL_ON = "on (VGG16 ImageNet relu1_2/2_2/3_3, vgg16_features_conv0-6.npz)"
@@ -106,6 +107,7 @@ def _column(log: Path, name: str) -> list[float]:
         return [float(row[name]) for row in csv.DictReader(handle)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not VGG16_NPZ.is_file(), reason=f"shared VGG16 weights not found at {VGG16_NPZ}")
 def test_every_stage_runs_and_the_result_loads(tmp_path):
     from parface_sdk.nn.checkpoint import load_checkpoint, read_checkpoint_spec
