@@ -80,7 +80,7 @@ def test_frame_graph_runs_through_the_aligner(frame_onnx, tiny_onnx):
     assert len(frame.faces) == 2
     for a, b in zip(frame.faces, crop.faces):
         # The cv2 crop rounds to uint8, GridSample does not, and a seeded net's flat heatmaps
-        # let a few arg-maxes flip (tests/test_export_frame.py): compare the typical landmark.
+        # let a few arg-maxes flip (tests/export/test_export_frame.py): compare the typical landmark.
         assert np.median(np.abs(a.landmarks - b.landmarks)) < 0.05
         np.testing.assert_allclose(a.transform, b.transform)
 

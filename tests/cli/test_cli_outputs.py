@@ -15,7 +15,7 @@ import pytest
 from parface_sdk.cli import common
 from parface_sdk.cli.main import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ASTRONAUT = REPO / "examples" / "data" / "astronaut.jpg"
 
 

@@ -10,7 +10,7 @@ from parface_sdk.errors import VideoError
 from parface_sdk.image import load_image
 from parface_sdk.video.tracker import FaceTracker, moved, track
 
-ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "data" / "astronaut.jpg"
+ASTRONAUT = Path(__file__).resolve().parents[2] / "examples" / "data" / "astronaut.jpg"
 
 
 def _inter_ocular(points: np.ndarray) -> float:

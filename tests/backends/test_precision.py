@@ -10,7 +10,7 @@ from parface_sdk import Aligner, AlignerOptions, UnsupportedPrecisionError
 from parface_sdk.backends import check_precision, create_backend
 from parface_sdk.backends.ort_session import provider_options
 
-ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "data" / "astronaut.jpg"
+ASTRONAUT = Path(__file__).resolve().parents[2] / "examples" / "data" / "astronaut.jpg"
 BOX = [[176.0, 83.0, 270.0, 180.0]]
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run_without(modules: tuple[str, ...], entry: str, *args: str) -> subprocess.CompletedProcess:

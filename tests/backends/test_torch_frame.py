@@ -14,7 +14,7 @@ from parface_sdk.backends.torch_frame import TorchFrameBackend  # noqa: E402
 from parface_sdk.errors import BackendUnavailableError  # noqa: E402
 from parface_sdk.image import load_image  # noqa: E402
 
-ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "data" / "astronaut.jpg"
+ASTRONAUT = Path(__file__).resolve().parents[2] / "examples" / "data" / "astronaut.jpg"
 BOXES = [[176.0, 83.0, 270.0, 180.0], [150.0, 60.0, 300.0, 210.0]]
 
 

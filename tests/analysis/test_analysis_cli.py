@@ -76,7 +76,7 @@ def test_palsy_example(tiny_onnx, shared_dir, tmp_path):
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "examples" / "palsy_analysis.py"
+    script = Path(__file__).resolve().parents[2] / "examples" / "palsy_analysis.py"
     out = tmp_path / "report"
     completed = subprocess.run(
         [
@@ -109,7 +109,7 @@ def test_jitter_example_synthetic():
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "examples" / "measure_jitter.py"
+    script = Path(__file__).resolve().parents[2] / "examples" / "measure_jitter.py"
     stdout = subprocess.run(
         [sys.executable, str(script), "--sigma", "0.5"],
         capture_output=True,
