@@ -15,8 +15,8 @@ class AlignerOptions(BaseModel):
       ``onnxruntime-tensorrt`` (onnxruntime's TensorRT provider), ``torch``, ``torch-frame`` (torch
       with the crop on the device; what ``torch`` picks on ``cuda``) or ``tensorrt`` (engine).
     - ``device``: where it runs: ``cpu`` or ``cuda``. A GPU that does not attach is an error,
-      never a silent CPU run. (``tensorrt`` is the pre-0.2 spelling of
-      ``backend="onnxruntime-tensorrt", device="cuda"``.)
+      never a silent CPU run. (``device="tensorrt"``, an older spelling, is still read as
+      ``backend="onnxruntime-tensorrt", device="cuda"``; it is not advertised.)
     - ``detector``: ``auto`` picks the best detector available offline; see ``parface_sdk.detect``.
       An unknown name or a missing ``detector_model`` file is rejected here, at creation.
     - ``refine``: run a second pass cropped from the first pass's landmarks, so a loose detector

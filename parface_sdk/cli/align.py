@@ -34,8 +34,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, default=Path("parface_out"), help="output folder")
     parser.add_argument("--draw", action="store_true", help="also write an overlay PNG per image")
     parser.add_argument("--model", type=Path, default=None, help="model file (default: shipped)")
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or tensorrt")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        help="auto, onnxruntime, onnxruntime-tensorrt, torch, torch-frame or tensorrt",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--detector", default="auto", help="face detector name (default: auto)")
     parser.add_argument("--detector-model", type=Path, default=None, help="detector model file")
     parser.add_argument("--no-refine", action="store_true", help="skip the landmark re-crop pass")

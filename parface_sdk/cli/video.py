@@ -22,8 +22,12 @@ logger = logging.getLogger(__name__)
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Model and tracking options shared by `parface video` and `parface analyze`."""
     parser.add_argument("--model", type=Path, default=None, help="model file (default: shipped)")
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or tensorrt")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        help="auto, onnxruntime, onnxruntime-tensorrt, torch, torch-frame or tensorrt",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--detector", default="auto", help="face detector name (default: auto)")
     parser.add_argument("--detector-model", type=Path, default=None, help="detector model file")
     parser.add_argument(
