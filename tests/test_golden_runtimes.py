@@ -54,20 +54,17 @@ def _check_faces(got: list[dict], want: list[dict], case: str) -> None:
 )
 def test_golden_torch_backend(golden, case, backend, recrop):
     pytest.importorskip("torch", reason="the torch extra is not installed")
-    maker._RECROP_FIELD = maker._recrop_field()
     _check_faces(maker.run_backend(None, backend, recrop), golden["cases"][case], case)
 
 
 def test_golden_torch_frame_backend(golden):
     pytest.importorskip("torch", reason="the torch extra is not installed")
-    maker._RECROP_FIELD = maker._recrop_field()
     _check_faces(maker.run_backend(None, "torch-frame", True), golden["cases"]["torch_frame"], "torch_frame")
 
 
 def test_golden_onnx_frame_graph(golden, tmp_path):
     pytest.importorskip("onnx", reason="the export extra is not installed")
     pytest.importorskip("torch", reason="the export extra is not installed")
-    maker._RECROP_FIELD = maker._recrop_field()
     frame_onnx = maker.export_frame_graph(tmp_path)
     _check_faces(
         maker.run_backend(frame_onnx, "onnxruntime", True), golden["cases"]["onnx_frame"], "onnx_frame"

@@ -49,14 +49,14 @@ def test_infer_batches_faces_of_many_images(tiny_onnx):
 
 
 def test_aligner_runs_the_pipeline_stages(tiny_onnx):
-    """align() equals the stages run by hand: boxes -> infer -> refine -> infer -> results."""
-    with Aligner.from_pretrained(tiny_onnx, refine=True) as aligner:
+    """align() equals the stages run by hand: boxes -> infer -> recrop -> infer -> results."""
+    with Aligner.from_pretrained(tiny_onnx, recrop=True) as aligner:
         result = aligner.align(ASTRONAUT, boxes=[BOX])
         image = load_image(ASTRONAUT)
         batch = pipeline.faces_from_boxes([[BOX]], aligner.spec)
         first, _ = pipeline.infer(aligner.backend, [image], batch)
         second, confidence = pipeline.infer(
-            aligner.backend, [image], pipeline.refined(batch, first, aligner.spec)
+            aligner.backend, [image], pipeline.recropped(batch, first, aligner.spec)
         )
     np.testing.assert_allclose(result.faces[0].landmarks, second[0], atol=1e-4)
     np.testing.assert_allclose(result.faces[0].confidence, confidence[0], atol=1e-6)
@@ -72,10 +72,10 @@ def frame_onnx(tiny_net, tmp_path_factory):
 
 def test_frame_graph_runs_through_the_aligner(frame_onnx, tiny_onnx):
     """A frame-graph ONNX is picked by its spec and agrees with the crop graph (cv2 crop path)."""
-    with Aligner.from_pretrained(frame_onnx, refine=False) as frame_aligner:
+    with Aligner.from_pretrained(frame_onnx, recrop=False) as frame_aligner:
         assert frame_aligner.backend.name == "onnxruntime-frame"
         frame = frame_aligner.align(ASTRONAUT, boxes=[BOX, [150, 60, 300, 210]])
-    with Aligner.from_pretrained(tiny_onnx, refine=False) as crop_aligner:
+    with Aligner.from_pretrained(tiny_onnx, recrop=False) as crop_aligner:
         crop = crop_aligner.align(ASTRONAUT, boxes=[BOX, [150, 60, 300, 210]])
     assert len(frame.faces) == 2
     for a, b in zip(frame.faces, crop.faces):

@@ -54,9 +54,9 @@ def test_tensorrt_provider_runs_the_precision_asked_for(monkeypatch):
 @pytest.mark.parametrize("backend", ["torch", "torch-frame"])
 def test_torch_backends_run_in_the_precision_asked_for(tiny_checkpoint, backend):
     pytest.importorskip("torch", reason="the torch extra is not installed")
-    with Aligner.from_pretrained(tiny_checkpoint, backend=backend, refine=False) as full:
+    with Aligner.from_pretrained(tiny_checkpoint, backend=backend, recrop=False) as full:
         expected = full.align(ASTRONAUT, boxes=BOX).faces[0].landmarks
-    with Aligner.from_pretrained(tiny_checkpoint, backend=backend, precision="bf16", refine=False) as half:
+    with Aligner.from_pretrained(tiny_checkpoint, backend=backend, precision="bf16", recrop=False) as half:
         assert half.backend.precision == "bf16"
         landmarks = half.align(ASTRONAUT, boxes=BOX).faces[0].landmarks
     assert landmarks.dtype == np.float32 and np.isfinite(landmarks).all()

@@ -37,7 +37,7 @@ def test_ort_engine_writes_a_valid_report(tmp_path, capsys):
     assert report.throughput["faces_per_s_network"] > 0
     assert report.model["macs_per_face"]["total"] > report.model["macs_per_face"]["depth"] > 0
     assert report.peak["gflops"] > 0 and 0 < report.fraction_of_peak < 1
-    assert report.aligner["count"] == 4 and report.aligner["refine"] is True
+    assert report.aligner["count"] == 4 and report.aligner["recrop"] is True
     # The stages are the Aligner's own pipeline: they account for what Aligner.align costs.
     check = report.aligner["stages"]
     assert check["stages_sum_ms"] > 0 and check["aligner_ms"] > 0
@@ -113,7 +113,7 @@ def test_torch_frame_engine_times_the_aligners_pipeline(tmp_path, precision):
     report = BenchReport.model_validate_json(out.read_text())
     assert report.scenario["engine"] == "torch-frame" and report.scenario["precision"] == precision
     assert {"detect", "crop", "network", "decode", "results", "end_to_end", "depth"} <= set(report.stages)
-    assert report.aligner["count"] == 4 and report.aligner["refine"] is True
+    assert report.aligner["count"] == 4 and report.aligner["recrop"] is True
     check = report.aligner["stages"]
     assert 0.5 < check["stages_sum_ms"] / check["aligner_ms"] < 2.0
 

@@ -24,7 +24,7 @@ def _error_lines(err: str, prog: str = "parface align:") -> list[str]:
 
 
 def _align(tiny_onnx, *args: str) -> int:
-    return main(["align", *args, "--model", str(tiny_onnx), "--no-refine"])
+    return main(["align", *args, "--model", str(tiny_onnx), "--no-recrop"])
 
 
 @pytest.fixture()

@@ -48,7 +48,7 @@ def _face(face) -> dict:
 def run_backend(model: Path | None, backend: str, recrop: bool) -> list[dict]:
     from parface_sdk import Aligner, AlignerOptions
 
-    options = AlignerOptions(backend=backend, threads=1, **{_RECROP_FIELD: recrop})
+    options = AlignerOptions(backend=backend, threads=1, recrop=recrop)
     with Aligner(model, options) as aligner:
         result = aligner.align(REPO / IMAGE, boxes=[ASTRONAUT_BOX])
     return [_face(f) for f in result.faces]
@@ -87,20 +87,9 @@ def run_tracker() -> list[dict]:
     return frames
 
 
-def _recrop_field() -> str:
-    from parface_sdk.options import AlignerOptions
-
-    return "recrop" if "recrop" in AlignerOptions.model_fields else "refine"
-
-
-_RECROP_FIELD = "refine"
-
-
 def main() -> int:
-    global _RECROP_FIELD
     from parface_sdk.models import default_model_path, sha256_of
 
-    _RECROP_FIELD = _recrop_field()
     with tempfile.TemporaryDirectory() as tmp:
         frame_onnx = export_frame_graph(Path(tmp))
         payload = {
