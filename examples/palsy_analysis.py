@@ -17,7 +17,6 @@ overlay.png) is written for the palsy clip.
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import cv2
@@ -79,16 +78,17 @@ def main() -> None:
         # left out (the flow lost a point the decision reads): the most asymmetric measured frame
         overlay_frame = int(np.nanargmax(series.values["mirror_total"]))
     rgb = cv2.cvtColor(palsy[overlay_frame], cv2.COLOR_BGR2RGB)
-    paths = write_report(
+    report = write_report(
         series, args.out, TASKS, image_rgb=rgb, overlay_frame=overlay_frame, model_sha256=sha
     )
-    control_paths = write_report(control_series, args.out / "control", TASKS, model_sha256=sha)
+    control = write_report(control_series, args.out / "control", TASKS, model_sha256=sha)
+    paths = report.paths
 
     print(f"clip: {clip} ({len(series)} frames at {FPS:g} fps), face {subject.name}")
-    say("palsy clip (subject's right side does not smile)", json.loads(paths["summary"].read_text()))
-    say("control clip (the same face, still)", json.loads(control_paths["summary"].read_text()))
+    say("palsy clip (subject's right side does not smile)", report.summary)
+    say("control clip (the same face, still)", control.summary)
     print(f"report: {paths['csv']}, {paths['summary']}, {args.out / 'plots'}/*.png, {paths.get('overlay')}")
-    print(f"note: {json.loads(paths['summary'].read_text())['asymmetry']['caveat']}")
+    print(f"note: {report.decision['caveat']}")
 
 
 if __name__ == "__main__":

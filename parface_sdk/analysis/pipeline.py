@@ -25,45 +25,64 @@ def model_sha256(aligner) -> str | None:
     return sha256_of(path) if path is not None and path.is_file() else None
 
 
+class KeptFrames:
+    """The tracked frames, kept losslessly in memory (PNG) so that a report's overlay image needs no
+    second decode of the video: ``kept[index]`` is the RGB frame ``index`` (None: not kept)."""
+
+    def __init__(self) -> None:
+        self._frames: list[np.ndarray | None] = []
+
+    def append(self, rgb: np.ndarray | None) -> None:
+        import cv2
+
+        if rgb is None:
+            self._frames.append(None)
+            return
+        ok, encoded = cv2.imencode(
+            ".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]
+        )
+        self._frames.append(encoded if ok else None)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __getitem__(self, index: int) -> np.ndarray | None:
+        import cv2
+
+        encoded = self._frames[index]
+        if encoded is None:
+            return None
+        return np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1])
+
+
 def track_landmarks(
-    aligner, frames: Any, refine: str = "none", **track_options: Any
+    aligner, frames: Any, refine: str = "none", kept: KeptFrames | None = None, **track_options: Any
 ) -> tuple[np.ndarray, np.ndarray]:
     """Track ``frames`` (anything :func:`parface_sdk.video.track` accepts) without live smoothing:
     (T, 68, 3) image landmarks (NaN where no face) and (T,) timestamps in seconds.
 
     ``refine="flow"`` refines them by optical flow from the first frame with a face
-    (:mod:`parface_sdk.analysis.flow`); ``"none"`` gives the model's landmarks."""
-    import os
-    from pathlib import Path
-
+    (:mod:`parface_sdk.analysis.flow`); ``"none"`` gives the model's landmarks. ``kept`` (a
+    :class:`KeptFrames`) receives every frame. Each frame is decoded and converted once, by the
+    tracker (``with_frames=True``); the flow and ``kept`` use the tracker's RGB image."""
     from parface_sdk.errors import InvalidOptionError
-    from parface_sdk.video import iter_frames, track
+    from parface_sdk.video import track
 
     if refine not in FLOW_MODES:
         raise InvalidOptionError(f"refine must be one of {', '.join(FLOW_MODES)}, got {refine!r}")
     track_options.setdefault("smoothing", "none")
     refiner = FlowRefiner() if refine == "flow" else None
-    current: dict[str, Any] = {}
-    source = frames
-    if refiner is not None:
-        options = track_options.get("options")
-        fps = options.fps if options is not None else track_options.get("fps", 30.0)
-        if isinstance(frames, (str, os.PathLike)) and not Path(frames).is_dir():
-            track_options.setdefault("color", "BGR")  # a video file decodes as BGR, as in track()
-
-        def source_frames():
-            for timestamp, frame in iter_frames(frames, fps):
-                current["frame"] = frame
-                yield timestamp, frame
-
-        source = source_frames()
+    if refiner is not None or kept is not None:
+        track_options["with_frames"] = True
     times, points = [], []
-    for tracked in track(aligner, source, **track_options):
+    for tracked in track(aligner, frames, **track_options):
         times.append(tracked.timestamp)
+        if kept is not None:
+            kept.append(tracked.frame)
         face = tracked.face
         landmarks = None if face is None else np.asarray(face.landmarks, np.float64)
         if refiner is not None and landmarks is not None:
-            landmarks = refiner.update(_frame_rgb(current["frame"], track_options), landmarks)
+            landmarks = refiner.update(tracked.frame, landmarks)
         points.append(np.full((68, 3), np.nan) if landmarks is None else landmarks)
     if refiner is not None:
         logger.info(
@@ -75,19 +94,6 @@ def track_landmarks(
     if not points:
         return np.zeros((0, 68, 3)), np.zeros(0)
     return np.stack(points), np.asarray(times, dtype=np.float64)
-
-
-def _frame_rgb(frame: Any, track_options: dict) -> np.ndarray:
-    """The RGB array the tracker saw for ``frame`` (a path, or an array in the tracking colour)."""
-    import os
-
-    from parface_sdk.image import load_image
-
-    if isinstance(frame, (str, os.PathLike)):
-        return load_image(frame)
-    options = track_options.get("options")
-    color = track_options.get("color") or (options.color if options is not None else None)
-    return load_image(frame, color)
 
 
 def measure_clip(

@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -56,6 +56,9 @@ class TrackOptions(BaseModel):
       need none.
     - ``box``: a known face box ``[x0, y0, x1, y1]`` used instead of the detector, on the first
       frame and when the face is lost (no periodic re-detection then).
+    - ``with_frames``: each :class:`TrackedFrame` carries the RGB uint8 image the tracker decoded
+      (``TrackedFrame.frame``), so an overlay, optical flow or a report uses it without decoding
+      or converting the frame again (off by default: a frame per result holds memory).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +76,7 @@ class TrackOptions(BaseModel):
     box: tuple[float, float, float, float] | None = None
     max_frames: int | None = Field(default=None, ge=1)
     progress: bool = False
+    with_frames: bool = False
 
     @field_validator("color", mode="before")
     @classmethod
@@ -84,13 +88,15 @@ class TrackOptions(BaseModel):
 class TrackedFrame:
     """One frame: ``result`` holds the tracked face (or none); ``landmarks`` are the smoothed
     (68, 3) float32 image landmarks (the raw ones without smoothing), None without a face;
-    ``detected`` says whether the detector ran on this frame."""
+    ``detected`` says whether the detector ran on this frame; ``frame`` is the (H, W, 3) RGB uint8
+    image the tracker decoded, with ``TrackOptions(with_frames=True)`` only (else None)."""
 
     index: int
     timestamp: float
     result: AlignResult
     detected: bool
     landmarks: np.ndarray | None
+    frame: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def face(self) -> Face | None:
@@ -213,15 +219,16 @@ class FaceTracker:
         result = AlignResult(
             faces=[] if face is None else [face], image_width=rgb.shape[1], image_height=rgb.shape[0]
         )
+        kept = rgb if options.with_frames else None
         if face is None:
             self._anchor = None
             self._smoother.reset()
-            return TrackedFrame(index, timestamp, result, detected, None)
+            return TrackedFrame(index, timestamp, result, detected, None, kept)
         points = np.asarray(face.landmarks)
         if moved(points, self._anchor) > options.crop_hold:
             self._anchor = points  # the face moved: crop the next frame from where it is now
         smoothed = self._smoother(points, timestamp) if options.smoothing == "one_euro" else points.copy()
-        return TrackedFrame(index, timestamp, result, detected, np.asarray(smoothed, np.float32))
+        return TrackedFrame(index, timestamp, result, detected, np.asarray(smoothed, np.float32), kept)
 
 
 def track(

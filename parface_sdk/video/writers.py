@@ -159,8 +159,9 @@ class TrackWriter(_AtomicOutput):
     ...     for timestamp, frame in read_video("a.mp4"):  # BGR frames
     ...         out.write(tracker.update(frame, timestamp, color="BGR"), frame, color="BGR")
 
-    (The frame is needed only for the overlay; without one, ``out.write(tracked)`` for each
-    ``tracked`` of :func:`parface_sdk.video.track`.)
+    (The frame is needed only for the overlay, and not even then when the tracker keeps its frames:
+    with ``track(aligner, "a.mp4", with_frames=True)``, ``out.write(tracked)`` draws on
+    ``tracked.frame``, the RGB image the tracker decoded, with no second decode or conversion.)
 
     Every file is written under a temporary name beside its target and renamed onto it when the
     writer closes without error; an exception inside the ``with`` block (a full disk, Ctrl-C) or
@@ -209,19 +210,26 @@ class TrackWriter(_AtomicOutput):
 
     def write(self, tracked: TrackedFrame, frame: Any = None, color: str | None = None) -> None:
         """Add one frame's outputs. ``frame`` (an array in ``color``, or an image path) is needed
-        only for the overlay; colour arrays need ``color`` as everywhere in parface-sdk."""
+        only for the overlay, and only when ``tracked.frame`` is None (a tracker without
+        ``with_frames=True``); colour arrays need ``color`` as everywhere in parface-sdk."""
         if self._jsonl is not None:
             self._jsonl.write(json.dumps(tracked.to_dict()) + "\n")
         if self._table is not None:
             self._table.writerow(csv_row(tracked))
         if self._overlay_path is not None:
-            if frame is None:
+            if frame is not None:
+                from parface_sdk.image import load_image
+
+                rgb = load_image(frame, color)
+            elif tracked.frame is not None:
+                rgb = tracked.frame  # the tracker's own RGB image (with_frames=True)
+            else:
                 from parface_sdk.errors import InvalidOptionError
 
-                raise InvalidOptionError("an overlay needs each frame: write(tracked, frame, color=...)")
-            from parface_sdk.image import load_image
-
-            rgb = load_image(frame, color)
+                raise InvalidOptionError(
+                    "an overlay needs each frame: track with with_frames=True, "
+                    "or write(tracked, frame, color=...)"
+                )
             if self._overlay is None:
                 self._overlay = OverlayWriter(self._overlay_path, self._fps, (rgb.shape[1], rgb.shape[0]))
             self._overlay.write(rgb, tracked)

@@ -113,8 +113,10 @@ def test_report_files(tmp_path):
     landmarks, times = _clip(right_gain=0.2, left_gain=1.0)
     series = measure_sequence(landmarks, times)
     image = np.full((480, 640, 3), 90, np.uint8)
-    paths = write_report(series, tmp_path, TASKS, image_rgb=image, overlay_frame=45, calibration=calibration)
+    report = write_report(series, tmp_path, TASKS, image_rgb=image, overlay_frame=45, calibration=calibration)
+    paths = report.paths
     summary = json.loads(paths["summary"].read_text())
+    assert report.summary == summary and report.decision == summary["asymmetry"]  # no re-read needed
     assert summary["affected_side"]["side"] == "right" and summary["frames"] == len(times)
     assert summary["asymmetry"]["decision"] == "right" and "not a diagnosis" in summary["asymmetry"]["caveat"]
     assert summary["affected_side"]["confidence"] >= summary["affected_side"]["confidence_threshold"]

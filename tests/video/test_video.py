@@ -231,3 +231,77 @@ def test_video_cli(video_cli, aflw_sample, tmp_path, write_clip):
     assert len((out / "clip.csv").read_text().splitlines()) == 5
     assert video_info(out / "clip_overlay.mp4").frame_count == 4
     assert main(["video", str(tmp_path / "missing.mp4"), "--out", str(out)]) == 2
+
+
+def _count_decodes(monkeypatch) -> list:
+    """Patch the one video decoder (parface_sdk.video.frames.read_video) to count its passes."""
+    from parface_sdk.video import frames as frames_module
+
+    calls = []
+    original = frames_module.read_video
+
+    def counting(path, fps=None):
+        calls.append(str(path))
+        yield from original(path, fps)
+
+    monkeypatch.setattr(frames_module, "read_video", counting)
+    return calls
+
+
+def test_tracked_frames_carry_their_frame(tiny_onnx, aflw_sample):
+    import cv2
+
+    from parface_sdk import Aligner
+    from parface_sdk.image import load_image
+
+    image_path, truth = aflw_sample
+    bgr = cv2.imread(str(image_path))
+    box = (*truth[:, :2].min(0), *truth[:, :2].max(0))
+    with Aligner.from_pretrained(tiny_onnx) as aligner:
+        plain = list(track(aligner, [bgr, bgr], color="BGR", box=box))
+        kept = list(track(aligner, [bgr, bgr], color="BGR", box=box, with_frames=True))
+    assert all(f.frame is None for f in plain)
+    for without, frame in zip(plain, kept):
+        np.testing.assert_array_equal(frame.frame, load_image(bgr, "BGR"))  # RGB, as the tracker saw it
+        np.testing.assert_array_equal(frame.landmarks, without.landmarks)  # the frame changes nothing
+        assert frame.to_dict() == without.to_dict()  # the outputs hold no image
+
+
+def test_video_cli_decodes_the_file_once(video_cli, aflw_sample, tmp_path, write_clip, monkeypatch):
+    import cv2
+
+    image_path, truth = aflw_sample
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, cv2.imread(str(image_path)), 3)
+    calls = _count_decodes(monkeypatch)
+    assert video_cli(clip, tmp_path / "out", (*truth[:, :2].min(0), *truth[:, :2].max(0))) == 0
+    assert calls == [str(clip)]  # the tracker's pass; the overlay draws on the frames it kept
+    assert video_info(tmp_path / "out" / "clip_overlay.mp4").frame_count == 3
+
+
+def test_analyze_decodes_the_file_once(tiny_onnx, aflw_sample, tmp_path, write_clip, monkeypatch):
+    pytest.importorskip("matplotlib", reason="the analysis extra is not installed")
+    import cv2
+
+    from parface_sdk.cli.main import main
+
+    image_path, truth = aflw_sample
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, cv2.imread(str(image_path)), 4)
+    calls = _count_decodes(monkeypatch)
+    box = [str(v) for v in (*truth[:, :2].min(0), *truth[:, :2].max(0))]
+    out = tmp_path / "report"
+    args = [
+        "analyze",
+        str(clip),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_onnx),
+        "--box",
+        *box,
+        "--no-progress",
+    ]
+    assert main(args) == 0
+    assert calls == [str(clip)]  # tracking, flow and the overlay image all from one decode
+    assert (out / "overlay.png").is_file()
