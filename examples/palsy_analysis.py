@@ -70,8 +70,8 @@ def main() -> None:
     with Aligner(args.model) as aligner:
         sha = model_sha256(aligner)
         # the video file, decoded and refined by optical flow as `parface analyze` does for video
-        series = measure_clip(aligner, clip, refine="flow")
-        control_series = measure_clip(aligner, control, refine="flow", fps=FPS, color="BGR")
+        series = measure_clip(aligner, clip, landmarks="flow")
+        control_series = measure_clip(aligner, control, landmarks="flow", fps=FPS, color="BGR")
 
     overlay_frame = int(1.5 * FPS)  # the middle of the smile, if it was measured
     if not np.isfinite(series.image_landmarks[overlay_frame]).all():

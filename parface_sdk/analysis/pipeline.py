@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from parface_sdk.analysis.flow import FLOW_MODES, FlowRefiner
+from parface_sdk.analysis.flow import LANDMARK_SOURCES, FlowTracker
 from parface_sdk.analysis.timeseries import MeasureSeries, measure_sequence
 
 logger = logging.getLogger(__name__)
@@ -56,23 +56,23 @@ class KeptFrames:
 
 
 def track_landmarks(
-    aligner, frames: Any, refine: str = "none", kept: KeptFrames | None = None, **track_options: Any
+    aligner, frames: Any, landmarks: str = "model", kept: KeptFrames | None = None, **track_options: Any
 ) -> tuple[np.ndarray, np.ndarray]:
     """Track ``frames`` (anything :func:`parface_sdk.video.track` accepts) without live smoothing:
     (T, 68, 3) image landmarks (NaN where no face) and (T,) timestamps in seconds.
 
-    ``refine="flow"`` refines them by optical flow from the first frame with a face
-    (:mod:`parface_sdk.analysis.flow`); ``"none"`` gives the model's landmarks. ``kept`` (a
+    ``landmarks="flow"`` follows the model's landmarks by optical flow from the first frame with a
+    face (:mod:`parface_sdk.analysis.flow`); ``"model"`` gives the model's landmarks. ``kept`` (a
     :class:`KeptFrames`) receives every frame. Each frame is decoded and converted once, by the
     tracker (``with_frames=True``); the flow and ``kept`` use the tracker's RGB image."""
     from parface_sdk.errors import InvalidOptionError
     from parface_sdk.video import track
 
-    if refine not in FLOW_MODES:
-        raise InvalidOptionError(f"refine must be one of {', '.join(FLOW_MODES)}, got {refine!r}")
+    if landmarks not in LANDMARK_SOURCES:
+        raise InvalidOptionError(f"landmarks must be one of {', '.join(LANDMARK_SOURCES)}, got {landmarks!r}")
     track_options.setdefault("smoothing", "none")
-    refiner = FlowRefiner() if refine == "flow" else None
-    if refiner is not None or kept is not None:
+    flow = FlowTracker() if landmarks == "flow" else None
+    if flow is not None or kept is not None:
         track_options["with_frames"] = True
     times, points = [], []
     for tracked in track(aligner, frames, **track_options):
@@ -80,16 +80,16 @@ def track_landmarks(
         if kept is not None:
             kept.append(tracked.frame)
         face = tracked.face
-        landmarks = None if face is None else np.asarray(face.landmarks, np.float64)
-        if refiner is not None and landmarks is not None:
-            landmarks = refiner.update(tracked.frame, landmarks)
-        points.append(np.full((68, 3), np.nan) if landmarks is None else landmarks)
-    if refiner is not None:
+        found = None if face is None else np.asarray(face.landmarks, np.float64)
+        if flow is not None and found is not None:
+            found = flow.update(tracked.frame, found)
+        points.append(np.full((68, 3), np.nan) if found is None else found)
+    if flow is not None:
         logger.info(
-            "flow refinement used for %.0f %% of the landmark readings; %d frames left out (the flow "
+            "flow used for %.0f %% of the landmark readings; %d frames left out (the flow "
             "lost a point the asymmetry decision reads)",
-            100 * refiner.coverage,
-            refiner.dropped,
+            100 * flow.coverage,
+            flow.dropped,
         )
     if not points:
         return np.zeros((0, 68, 3)), np.zeros(0)
@@ -101,10 +101,10 @@ def measure_clip(
     frames: Any,
     smoothing: str = VIDEO_SMOOTHING,
     scale_mm: float | None = None,
-    refine: str = "none",
+    landmarks: str = "model",
     **track_options: Any,
 ) -> MeasureSeries:
-    """Track ``frames`` (``refine``: see :func:`track_landmarks`) and measure every frame (see
+    """Track ``frames`` (``landmarks``: see :func:`track_landmarks`) and measure every frame (see
     :func:`measure_sequence`)."""
-    landmarks, times = track_landmarks(aligner, frames, refine, **track_options)
-    return measure_sequence(landmarks, times, scale_mm, smoothing, refine=refine)
+    points, times = track_landmarks(aligner, frames, landmarks, **track_options)
+    return measure_sequence(points, times, scale_mm, smoothing, landmark_source=landmarks)

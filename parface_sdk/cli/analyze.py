@@ -52,11 +52,12 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--fps", type=float, default=1.0, help="frames per second of an image series")
     parser.add_argument(
-        "--refine",
-        choices=["flow", "none"],
+        "--landmarks",
+        choices=["flow", "model"],
         default=None,
-        help="flow: refine the landmarks by optical flow from the first frame (sensitive to small "
-        "one-sided changes); none: the model's landmarks (default: flow for video, none for images)",
+        help="flow: the model's landmarks followed by optical flow from the first frame (sensitive "
+        "to small one-sided changes); model: the model's landmarks (default: flow for video, model "
+        "for images)",
     )
     add_model_arguments(parser)
     parser.set_defaults(func=run)
@@ -116,9 +117,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with aligner:
             sha = model_sha256(aligner)
-            refine = args.refine or ("flow" if video else "none")
+            source_kind = args.landmarks or ("flow" if video else "model")
             kept = KeptFrames()  # each frame decoded once, by the tracker; kept for the overlay
-            points, times = track_landmarks(aligner, source, refine=refine, kept=kept, options=options)
+            points, times = track_landmarks(
+                aligner, source, landmarks=source_kind, kept=kept, options=options
+            )
         smoothing = args.smoothing or (VIDEO_SMOOTHING if video else "none")
         if smoothing != VIDEO_SMOOTHING:
             logger.warning(
@@ -127,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
                 VIDEO_SMOOTHING,
                 smoothing,
             )
-        series = measure_sequence(points, times, args.scale_mm, smoothing, refine=refine)
+        series = measure_sequence(points, times, args.scale_mm, smoothing, landmark_source=source_kind)
         overlay_frame = int(np.nanargmax(series.values["mirror_total"])) if series.values else None
         image = kept[overlay_frame] if overlay_frame is not None else None
         report = write_report(

@@ -24,25 +24,25 @@ def setup(shared_dir):
         yield aligner, model_sha256(aligner), subjects
 
 
-def _decide(aligner, sha, frames, refine="none"):
+def _decide(aligner, sha, frames, source="model"):
     from parface_sdk.analysis.pipeline import measure_clip
 
     clip = [(i / FPS, f) for i, f in enumerate(frames)]
-    series = measure_clip(aligner, clip, refine=refine, fps=FPS, color="BGR")
+    series = measure_clip(aligner, clip, landmarks=source, fps=FPS, color="BGR")
     return decide_asymmetry(series, TASKS, model_sha256=sha)
 
 
-@pytest.mark.parametrize("refine", ["none", "flow"])
-def test_still_clips_give_no_asymmetry(setup, refine):
+@pytest.mark.parametrize("source", ["model", "flow"])
+def test_still_clips_give_no_asymmetry(setup, source):
     from parface_sdk.analysis.simulate import make_clip
 
     aligner, sha, subjects = setup
     for seed, subject in enumerate(subjects):
         for face in (subject, subject.mirrored()):
-            decision = _decide(aligner, sha, make_clip(face, "still", 30, FPS, seed=seed), refine)
+            decision = _decide(aligner, sha, make_clip(face, "still", 30, FPS, seed=seed), source)
             assert decision.decision == "none", decision.evidence
             assert decision.confidence < decision.confidence_threshold
-            assert decision.calibration["matches_model"] and decision.calibration["matches_refine"]
+            assert decision.calibration["matches_model"] and decision.calibration["matches_landmarks"]
 
 
 MODEL_ALONE = pytest.mark.xfail(
@@ -57,14 +57,14 @@ MODEL_ALONE = pytest.mark.xfail(
 
 
 @pytest.mark.parametrize("side", ["right", "left"])
-@pytest.mark.parametrize("refine", ["flow", pytest.param("none", marks=MODEL_ALONE)])
-def test_strong_droop_gives_the_right_side(setup, refine, side):
+@pytest.mark.parametrize("source", ["flow", pytest.param("model", marks=MODEL_ALONE)])
+def test_strong_droop_gives_the_right_side(setup, source, side):
     """An 8 % IOD thin-plate mouth-corner droop (the largest size of the palsy issue), read with
     optical-flow refinement and from the model's landmarks alone."""
     from parface_sdk.analysis.simulate import make_clip
 
     aligner, sha, subjects = setup
     frames = make_clip(subjects[0], "still", 30, FPS, seed=5, droop=("mouth", side, 8.0))
-    decision = _decide(aligner, sha, frames, refine)
+    decision = _decide(aligner, sha, frames, source)
     assert decision.decision == side, decision.evidence
     assert decision.side_confidence[side] >= decision.confidence_threshold

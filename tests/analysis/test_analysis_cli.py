@@ -48,9 +48,9 @@ def test_analyze_video_and_images(tiny_onnx, aflw_sample, tmp_path):
     # the seeded tiny model is not the model the shipped thresholds were calibrated for: said so
     assert not summary["asymmetry"]["calibration"]["matches_model"]
     assert "different landmark model" in summary["asymmetry"]["caveat"]
-    # video defaults to flow-refined landmarks, judged with the flow calibration
+    # video defaults to flow landmarks, judged with the flow calibration
     calibration = summary["asymmetry"]["calibration"]
-    assert calibration["refine"] == "flow" and calibration["matches_refine"]
+    assert calibration["landmarks"] == "flow" and calibration["matches_landmarks"]
     assert calibration["validation"]["in_plain_words"]
     assert (out / "overlay.png").is_file() and (out / "plots" / "smile_angle.png").is_file()
     assert len((out / "measures.csv").read_text().splitlines()) == 7
@@ -62,11 +62,11 @@ def test_analyze_video_and_images(tiny_onnx, aflw_sample, tmp_path):
     out = tmp_path / "photos_out"
     assert main(["analyze", str(folder), "--out", str(out), "--scale-mm", "32", *common]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["unit"] == "mm" and summary["asymmetry"]["calibration"]["refine"] == "none"
+    assert summary["unit"] == "mm" and summary["asymmetry"]["calibration"]["landmarks"] == "model"
     out = tmp_path / "video_model_only"
-    assert main(["analyze", str(clip), "--out", str(out), "--refine", "none", *common]) == 0
+    assert main(["analyze", str(clip), "--out", str(out), "--landmarks", "model", *common]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["asymmetry"]["calibration"]["refine"] == "none" and summary["frames_with_face"] == 6
+    assert summary["asymmetry"]["calibration"]["landmarks"] == "model" and summary["frames_with_face"] == 6
     assert main(["analyze", str(clip), "--out", str(out), "--task", "bad"]) == 2
 
 

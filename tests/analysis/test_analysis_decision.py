@@ -137,18 +137,18 @@ def test_calibration_errors(tmp_path, calibration):
         Calibration.load(tmp_path / "partial.json")
 
 
-@pytest.mark.parametrize("refine", ["none", "flow"])
-def test_shipped_calibration_is_for_the_shipped_model(refine):
+@pytest.mark.parametrize("source", ["model", "flow"])
+def test_shipped_calibration_is_for_the_shipped_model(source):
     """Fails when a new default model ships without re-running benchmarks/palsy_calibration.py."""
     from parface_sdk.models import MANIFEST
 
-    calibration = Calibration.load(CALIBRATION_PATHS[refine])
+    calibration = Calibration.load(CALIBRATION_PATHS[source])
     expected = json.loads(MANIFEST.read_text())["files"]["onnxruntime"]["sha256"]
     assert calibration.model_sha256 == expected, (
-        f"{CALIBRATION_PATHS[refine].name} was derived for another model; run "
+        f"{CALIBRATION_PATHS[source].name} was derived for another model; run "
         "`python benchmarks/palsy_calibration.py --out runs/palsy_calibration`"
     )
-    assert calibration.provenance["refine"] == refine
+    assert calibration.provenance["landmarks"] == source
     assert 0.9 < calibration.confidence_threshold < 1.0
     # the validation figures travel with the calibration into every summary.json
     validation = calibration.provenance["validation"]

@@ -10,7 +10,7 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 
 from parface_sdk.analysis import canonical_face  # noqa: E402
-from parface_sdk.analysis.flow import FlowRefiner, refine_landmarks  # noqa: E402
+from parface_sdk.analysis.flow import FlowTracker, flow_landmarks  # noqa: E402
 
 SIZE = 240
 
@@ -35,7 +35,7 @@ def _shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
 def test_refined_points_follow_the_image_not_the_model_noise():
     image, points = _texture(), _face_points()
     rng = np.random.default_rng(1)
-    refiner = FlowRefiner()
+    refiner = FlowTracker()
     first = refiner.update(image, points)
     np.testing.assert_array_equal(first, points)  # the reference frame is returned as given
     for dx, dy in ((0.4, -0.3), (1.5, 0.8), (-2.2, 1.1)):
@@ -51,7 +51,7 @@ def test_a_frame_whose_decision_points_are_lost_is_left_out():
     """An unrelated image: nothing can be tracked, so the frame is NaN (left out), not the model's
     reading; the next good frame is refined again."""
     image, points = _texture(0), _face_points()
-    refiner = FlowRefiner()
+    refiner = FlowTracker()
     refiner.update(image, points)
     refined = refiner.update(_texture(99), points + 0.5)
     assert np.isnan(refined).all() and refiner.dropped == 1
@@ -65,7 +65,7 @@ def test_frames_without_a_face_stay_empty_and_batch_matches_streaming():
     frames = [image, _shifted(image, 1.0, 0.0), image, _shifted(image, 0.0, -1.0)]
     landmarks = np.stack([points] * 4)
     landmarks[2] = np.nan
-    refined, coverage = refine_landmarks(
+    refined, coverage = flow_landmarks(
         [cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in frames], landmarks, "BGR"
     )
     assert np.isnan(refined[2]).all() and coverage == 1.0
@@ -77,7 +77,7 @@ def test_bad_options_and_frames_are_refused():
     from parface_sdk.errors import InvalidImageError
 
     with pytest.raises(ValueError):
-        FlowRefiner(window=0)
+        FlowTracker(window=0)
     points = _face_points()
     for frame in (
         np.random.rand(SIZE, SIZE, 3),
@@ -85,26 +85,26 @@ def test_bad_options_and_frames_are_refused():
         np.zeros((SIZE, SIZE, 2), np.uint8),
     ):
         with pytest.raises(InvalidImageError):
-            FlowRefiner().update(frame, points)
+            FlowTracker().update(frame, points)
     # colour + alpha is read like colour
     rgba = np.dstack([cv2.cvtColor(_texture(), cv2.COLOR_GRAY2RGB), np.full((SIZE, SIZE), 255, np.uint8)])
-    refiner = FlowRefiner()
+    refiner = FlowTracker()
     refiner.update(rgba, points)
     moved = np.dstack([cv2.cvtColor(_shifted(_texture(), 1.0, 0.0), cv2.COLOR_GRAY2RGB), rgba[..., 3]])
     assert np.abs(refiner.update(moved, points)[:, 0] - (points[:, 0] + 1.0)).max() < 0.1
     from parface_sdk.analysis.pipeline import track_landmarks
     from parface_sdk.errors import InvalidOptionError
 
-    with pytest.raises(InvalidOptionError, match="refine"):
-        track_landmarks(None, [], refine="sparkle")
+    with pytest.raises(InvalidOptionError, match="landmarks"):
+        track_landmarks(None, [], landmarks="sparkle")
 
 
 def test_a_calibration_for_the_other_mode_is_flagged(caplog):
     from parface_sdk.analysis import Task, decide_asymmetry, measure_sequence
     from parface_sdk.analysis.decision import Calibration, CalibrationError
 
-    with pytest.raises(CalibrationError, match="refine"):
-        Calibration.load(refine="sparkle")
+    with pytest.raises(CalibrationError, match="landmarks"):
+        Calibration.load(landmarks="sparkle")
     landmarks = np.stack([_face_points()] * 30)
     times = np.arange(30) / 15.0
     calibration = Calibration(
@@ -112,11 +112,11 @@ def test_a_calibration_for_the_other_mode_is_flagged(caplog):
         {m: {"brow": 0.3, "mouth": 0.3} for m in ("tasks", "auto")},
         0.999,
         {r: {"p5": -1.0, "p50": 0.0, "p95": 1.0} for r in ("brow", "mouth")},
-        {"refine": "none"},
+        {"landmarks": "model"},
     )
     tasks = [Task("rest", 0.0, 1.0), Task("task", 1.0, 2.0)]
-    same = decide_asymmetry(measure_sequence(landmarks, times, refine="none"), tasks, calibration)
-    assert same.calibration["matches_refine"] and "not reliable" not in same.caveat
-    other = decide_asymmetry(measure_sequence(landmarks, times, refine="flow"), tasks, calibration)
-    assert not other.calibration["matches_refine"] and "refine='none'" in other.caveat
-    assert "calibration is for refine" in caplog.text
+    same = decide_asymmetry(measure_sequence(landmarks, times, landmark_source="model"), tasks, calibration)
+    assert same.calibration["matches_landmarks"] and "not reliable" not in same.caveat
+    other = decide_asymmetry(measure_sequence(landmarks, times, landmark_source="flow"), tasks, calibration)
+    assert not other.calibration["matches_landmarks"] and "landmarks='model'" in other.caveat
+    assert "calibration is for landmarks" in caplog.text
