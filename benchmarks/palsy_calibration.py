@@ -37,9 +37,9 @@ from palsy_report import conclusions, render  # benchmarks/, beside this script
 
 from parface_sdk import Aligner
 from parface_sdk.analysis.calibrate import derive_calibration, validation_table
+from parface_sdk.analysis.clip import VIDEO_SMOOTHING, model_sha256, track_landmarks
 from parface_sdk.analysis.decision import CALIBRATION_PATHS, change_statistics, decide_asymmetry
 from parface_sdk.analysis.flow import LANDMARK_SOURCES, flow_landmarks
-from parface_sdk.analysis.pipeline import VIDEO_SMOOTHING, model_sha256, track_landmarks
 from parface_sdk.analysis.simulate import load_subjects, make_clip
 from parface_sdk.analysis.timeseries import Task, measure_sequence
 from parface_sdk.options import AlignerOptions

@@ -24,7 +24,7 @@ import numpy as np
 
 from parface_sdk import Aligner
 from parface_sdk.analysis import Task
-from parface_sdk.analysis.pipeline import measure_clip, model_sha256
+from parface_sdk.analysis.clip import measure_clip, model_sha256
 from parface_sdk.analysis.report import write_report
 from parface_sdk.analysis.simulate import load_subjects, make_clip
 

@@ -94,7 +94,7 @@ def measure_sequence(
     ``smoothing``: ``"savgol"`` (zero-lag, recorded video), ``"one_euro"`` (causal) or ``"none"``;
     head pose and the pose-normalised landmarks are smoothed separately before measuring.
     ``landmark_source`` records where the landmarks came from (``"model"`` or ``"flow"``, see
-    :func:`parface_sdk.analysis.pipeline.track_landmarks`), so the decision uses the matching
+    :func:`parface_sdk.analysis.clip.track_landmarks`), so the decision uses the matching
     calibration.
     """
     landmarks = np.asarray(landmarks, dtype=np.float64)

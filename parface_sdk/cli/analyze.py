@@ -93,7 +93,7 @@ def _say(decision: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from parface_sdk.analysis import Task
-    from parface_sdk.analysis.pipeline import VIDEO_SMOOTHING, KeptFrames, model_sha256, track_landmarks
+    from parface_sdk.analysis.clip import VIDEO_SMOOTHING, KeptFrames, model_sha256, track_landmarks
     from parface_sdk.analysis.report import write_report
     from parface_sdk.analysis.timeseries import measure_sequence
 

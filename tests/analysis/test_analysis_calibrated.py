@@ -14,7 +14,7 @@ FPS = 15.0
 @pytest.fixture(scope="module")
 def setup(shared_dir):
     from parface_sdk import Aligner
-    from parface_sdk.analysis.pipeline import model_sha256
+    from parface_sdk.analysis.clip import model_sha256
     from parface_sdk.analysis.simulate import load_subjects
     from parface_sdk.options import AlignerOptions
 
@@ -25,7 +25,7 @@ def setup(shared_dir):
 
 
 def _decide(aligner, sha, frames, source="model"):
-    from parface_sdk.analysis.pipeline import measure_clip
+    from parface_sdk.analysis.clip import measure_clip
 
     clip = [(i / FPS, f) for i, f in enumerate(frames)]
     series = measure_clip(aligner, clip, landmarks=source, fps=FPS, color="BGR")

@@ -92,7 +92,7 @@ def test_bad_options_and_frames_are_refused():
     refiner.update(rgba, points)
     moved = np.dstack([cv2.cvtColor(_shifted(_texture(), 1.0, 0.0), cv2.COLOR_GRAY2RGB), rgba[..., 3]])
     assert np.abs(refiner.update(moved, points)[:, 0] - (points[:, 0] + 1.0)).max() < 0.1
-    from parface_sdk.analysis.pipeline import track_landmarks
+    from parface_sdk.analysis.clip import track_landmarks
     from parface_sdk.errors import InvalidOptionError
 
     with pytest.raises(InvalidOptionError, match="landmarks"):

@@ -1,5 +1,6 @@
-"""The one path from frames to measures, shared by ``parface analyze``, the example and the
-calibration benchmark, so that the calibrated thresholds apply to exactly what users run."""
+"""A clip, from frames to measures: the one path shared by ``parface analyze``, the example and the
+calibration benchmark, so that the calibrated thresholds apply to exactly what users run. (Not
+:mod:`parface_sdk.pipeline`, the core's image stages.)"""
 
 from __future__ import annotations
 
