@@ -73,7 +73,7 @@ def frame_onnx(tiny_net, tmp_path_factory):
 def test_frame_graph_runs_through_the_aligner(frame_onnx, tiny_onnx):
     """A frame-graph ONNX is picked by its spec and agrees with the crop graph (cv2 crop path)."""
     with Aligner.from_pretrained(frame_onnx, recrop=False) as frame_aligner:
-        assert frame_aligner.backend.name == "onnxruntime-frame"
+        assert frame_aligner.backend.name == "onnxruntime" and frame_aligner.spec.graph == "frame"
         frame = frame_aligner.align(ASTRONAUT, boxes=[BOX, [150, 60, 300, 210]])
     with Aligner.from_pretrained(tiny_onnx, recrop=False) as crop_aligner:
         crop = crop_aligner.align(ASTRONAUT, boxes=[BOX, [150, 60, 300, 210]])
@@ -89,7 +89,8 @@ def test_runtime_is_read_from_the_file_not_the_suffix(tiny_onnx, frame_onnx, tmp
     renamed = tmp_path / "model.bin"
     shutil.copy(tiny_onnx, renamed)
     assert create_backend(renamed).name == "onnxruntime"
-    assert create_backend(frame_onnx).name == "onnxruntime-frame"
+    assert create_backend(frame_onnx).name == "onnxruntime"  # the registry name; the spec says frame
+    assert create_backend(frame_onnx).spec.graph == "frame"
 
 
 def test_device_and_backend_have_one_meaning_each():

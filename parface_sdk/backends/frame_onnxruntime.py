@@ -32,10 +32,11 @@ __all__ = ["FrameOnnxRuntimeBackend", "check_transforms", "frame_input"]
 class FrameOnnxRuntimeBackend(FrameGraphAdapter):
     """Runs a frame graph; ``run_frame`` returns landmarks already in image pixels."""
 
-    name = "onnxruntime-frame"
+    name = "onnxruntime"  # the registry name; spec.graph says "frame"
 
     def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None, session=None):
         self.device = "cpu" if device == "cpu" else "cuda"  # "tensorrt" names a provider set
+        self.name = "onnxruntime-tensorrt" if device == "tensorrt" else "onnxruntime"
         self.session = session or make_session(model_path, device=device, threads=threads)
         self.spec = read_onnx_spec(self.session, str(model_path))
         inputs = {node.name for node in self.session.get_inputs()}

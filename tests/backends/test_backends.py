@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from parface_sdk.backends import backend_for_path, create_backend
+from parface_sdk.backends import available_backends, backend_for_path, create_backend
 from parface_sdk.errors import ModelLoadError, ModelNotFoundError, UnsupportedShapeError
 
 
@@ -77,3 +77,11 @@ def test_suffix_registry():
     assert backend_for_path("a.onnx") == "onnxruntime"
     assert backend_for_path("a.safetensors") == "torch"
     assert backend_for_path("a.engine") == "tensorrt"
+
+
+@pytest.mark.parametrize("name", ["onnxruntime", "torch", "torch-frame"])
+def test_backend_name_is_its_registry_name(name, tiny_onnx, tiny_checkpoint):
+    model = tiny_onnx if name == "onnxruntime" else tiny_checkpoint
+    backend = create_backend(model, backend=name)
+    assert backend.name == name and name in available_backends()
+    backend.close()
