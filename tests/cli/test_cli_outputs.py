@@ -207,12 +207,12 @@ def test_video_run_that_fails_midway_leaves_no_file(
 ):
     import cv2
 
-    from parface_sdk import video
     from parface_sdk.errors import VideoError
+    from parface_sdk.video import frames  # the one decoder: the tracker reads the file through it
 
     clip = tmp_path / "clip.mp4"
     write_clip(clip, cv2.imread(str(ASTRONAUT)), 6)
-    real_read = video.read_video
+    real_read = frames.read_video
 
     def failing_read(path, *args, **kwargs):
         for index, item in enumerate(real_read(path, *args, **kwargs)):
@@ -222,7 +222,7 @@ def test_video_run_that_fails_midway_leaves_no_file(
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr(video, "read_video", failing_read)
+    monkeypatch.setattr(frames, "read_video", failing_read)
     out = tmp_path / "out"
     code = video_cli(clip, out, (176, 83, 270, 180))
     assert code == (1 if fault == "video_error" else 130)
