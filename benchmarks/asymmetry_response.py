@@ -49,12 +49,12 @@ def _down(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from parface_training.data.augment import expression_warp, eyelid_warp, one_sided_warp
     from quality_calibration import validation_records
 
     from parface_sdk import Aligner
     from parface_sdk.geometry import landmark_box
     from parface_sdk.image import load_image
+    from parface_training.data.augment import expression_warp, eyelid_warp, one_sided_warp
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None)

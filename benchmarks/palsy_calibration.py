@@ -37,24 +37,24 @@ from palsy_report import conclusions, render  # benchmarks/, beside this script
 
 from parface_sdk import Aligner
 from parface_sdk.analysis.calibrate import derive_calibration, validation_table
+from parface_sdk.analysis.clip import VIDEO_SMOOTHING, model_sha256, track_landmarks
 from parface_sdk.analysis.decision import CALIBRATION_PATHS, change_statistics, decide_asymmetry
-from parface_sdk.analysis.flow import FLOW_MODES, refine_landmarks
-from parface_sdk.analysis.pipeline import VIDEO_SMOOTHING, model_sha256, track_landmarks
+from parface_sdk.analysis.flow import LANDMARK_SOURCES, flow_landmarks
 from parface_sdk.analysis.simulate import load_subjects, make_clip
 from parface_sdk.analysis.timeseries import Task, measure_sequence
 from parface_sdk.options import AlignerOptions
-from parface_sdk.smoothing import jitter_percent, smooth_landmark_sequence
+from parface_sdk.video.smoothing import jitter_percent, smooth_landmark_sequence
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "analysis.md"
 MARKERS = {
-    "none": ("<!-- palsy-calibration:begin -->", "<!-- palsy-calibration:end -->"),
+    "model": ("<!-- palsy-calibration:begin -->", "<!-- palsy-calibration:end -->"),
     "flow": ("<!-- palsy-calibration-flow:begin -->", "<!-- palsy-calibration-flow:end -->"),
 }
-REPORT_NAMES = {"none": "report.json", "flow": "report_flow.json"}
+REPORT_NAMES = {"model": "report.json", "flow": "report_flow.json"}
 TASKS = [Task("rest", 0.0, 1.0), Task("task", 1.0, 2.0)]
 NULL_KINDS = ("still", "mirrored", "turn")
-VALIDATION_FRACTION = 0.05  # the joint stage's validation split (training/recipes/*.json)
+VALIDATION_FRACTION = 0.05  # the joint stage's validation split (parface_training/recipes/*.json)
 EXTRA_SIZES = (4.0, 8.0)  # droop sizes of the "local" and "turn" conditions
 
 
@@ -80,14 +80,14 @@ def choose_people(folders: list[Path], people: int, seed: int) -> tuple[list, li
 
 
 def run_clip(aligner, frames, fps) -> dict[str, object]:
-    """The clip's measured series for each refinement mode, from one tracking pass."""
+    """The clip's measured series for each landmark source, from one tracking pass."""
     landmarks, times = track_landmarks(
         aligner, [(i / fps, f) for i, f in enumerate(frames)], fps=fps, color="BGR"
     )
-    refined, _ = refine_landmarks(frames, landmarks, color="BGR")
+    followed, _ = flow_landmarks(frames, landmarks, color="BGR")
     return {
-        "none": measure_sequence(landmarks, times, None, VIDEO_SMOOTHING),
-        "flow": measure_sequence(refined, times, None, VIDEO_SMOOTHING),
+        "model": measure_sequence(landmarks, times, None, VIDEO_SMOOTHING, landmark_source="model"),
+        "flow": measure_sequence(followed, times, None, VIDEO_SMOOTHING, landmark_source="flow"),
     }
 
 
@@ -134,7 +134,7 @@ def droop_clips(aligner, subject, args, seed, conditions) -> list[dict]:
 
 
 def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, sha: str, args) -> tuple:
-    """(calibration, report) of one refinement mode from the tracked clips."""
+    """(calibration, report) of one landmark source from the tracked clips."""
     for record in null:
         series = record["series"][mode]
         record["stats"] = {"tasks": change_statistics(series, TASKS), "auto": change_statistics(series, [])}
@@ -142,7 +142,7 @@ def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, 
         [r["stats"] for r in null if r["person"] in calibrators],
         sha,
         provenance={
-            "refine": mode,
+            "landmarks": mode,
             "people": len(calibrators),
             "clips": 3 * len(calibrators),
             "frames": args.frames,
@@ -188,7 +188,7 @@ def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, 
     report = {
         "date": datetime.date.today().isoformat(),
         "command": f"python benchmarks/palsy_calibration.py --out {args.out}",
-        "refine": mode,
+        "landmarks": mode,
         "people": 2 * len(calibrators),
         "frames": args.frames,
         "fps": args.fps,
@@ -228,7 +228,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.render_only:
-        for mode in FLOW_MODES:
+        for mode in LANDMARK_SOURCES:
             install_table(render(json.loads((args.out / REPORT_NAMES[mode]).read_text())), mode, args)
         return
     logging.basicConfig(level=logging.WARNING)
@@ -246,7 +246,9 @@ def main() -> None:
         null = [r for i, s in enumerate(subjects) for r in null_clips(aligner, s, args, args.seed + i)]
         for record in null:
             if record["kind"] != "turn":
-                record["jitter"] = {mode: jitter(record["series"][mode], args.fps) for mode in FLOW_MODES}
+                record["jitter"] = {
+                    mode: jitter(record["series"][mode], args.fps) for mode in LANDMARK_SOURCES
+                }
         print(f"null clips: {len(null)} ({time.time() - started:.0f} s)", flush=True)
         droops = []
         for index, subject in enumerate(validators):
@@ -256,7 +258,7 @@ def main() -> None:
             )
     names = {s.name for s in calibrators}
     args.out.mkdir(parents=True, exist_ok=True)
-    for mode in FLOW_MODES:
+    for mode in LANDMARK_SOURCES:
         calibration, report = evaluate(mode, null, droops, names, sha, args)
         report.update(
             model=model_path,

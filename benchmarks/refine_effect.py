@@ -1,7 +1,7 @@
 """Does the refinement pass (a second network pass cropped from the first pass's landmarks) help?
 
 Runs the shipped default model with its default detector on shared 300-W *train* faces (never a
-test set), once with ``refine=False`` and once with ``refine=True``, and prints the NME
+test set), once with ``recrop=False`` and once with ``recrop=True``, and prints the NME
 (mean point error / outer-eye-corner distance, in %) of both and the per-face difference.
 
     python benchmarks/refine_effect.py --faces 150
@@ -38,7 +38,7 @@ def main() -> int:
     pts_files = pts_files[::step][: args.faces]
     errors: dict[bool, list[float]] = {False: [], True: []}
     missed = 0
-    aligners = {r: Aligner(None, AlignerOptions(refine=r, threads=1)) for r in (False, True)}
+    aligners = {r: Aligner(None, AlignerOptions(recrop=r, threads=1)) for r in (False, True)}
     for pts in pts_files:
         image_path = next(p for p in pts.parent.glob(pts.stem + ".*") if p.suffix != ".pts")
         truth = read_pts(pts)

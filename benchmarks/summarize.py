@@ -53,7 +53,7 @@ def summarize(paths: list[Path]) -> str:
         "",
         "| variant | engine | batch | threads | network ms/face | faces/s (network) | network p95 ms (batch) "
         "| depth head ms (batch) | detect ms | end-to-end ms | faces/s (end to end) "
-        "| Aligner.align ms (refine / one pass) | % of peak | load at start |",
+        "| Aligner.align ms (recrop / one pass) | % of peak | load at start |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     return "\n".join(header + [_row(report) for report in reports]) + "\n"

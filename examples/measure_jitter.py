@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from parface_sdk.analysis import HeadPose, canonical_face
-from parface_sdk.smoothing import jitter_percent, smooth_landmark_sequence
+from parface_sdk.video.smoothing import jitter_percent, smooth_landmark_sequence
 
 FPS, FRAMES = 30.0, 60
 

@@ -17,7 +17,6 @@ overlay.png) is written for the palsy clip.
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import cv2
@@ -25,7 +24,7 @@ import numpy as np
 
 from parface_sdk import Aligner
 from parface_sdk.analysis import Task
-from parface_sdk.analysis.pipeline import measure_clip, model_sha256
+from parface_sdk.analysis.clip import measure_clip, model_sha256
 from parface_sdk.analysis.report import write_report
 from parface_sdk.analysis.simulate import load_subjects, make_clip
 
@@ -71,24 +70,25 @@ def main() -> None:
     with Aligner(args.model) as aligner:
         sha = model_sha256(aligner)
         # the video file, decoded and refined by optical flow as `parface analyze` does for video
-        series = measure_clip(aligner, clip, refine="flow")
-        control_series = measure_clip(aligner, control, refine="flow", fps=FPS, color="BGR")
+        series = measure_clip(aligner, clip, landmarks="flow")
+        control_series = measure_clip(aligner, control, landmarks="flow", fps=FPS, color="BGR")
 
     overlay_frame = int(1.5 * FPS)  # the middle of the smile, if it was measured
     if not np.isfinite(series.image_landmarks[overlay_frame]).all():
         # left out (the flow lost a point the decision reads): the most asymmetric measured frame
         overlay_frame = int(np.nanargmax(series.values["mirror_total"]))
     rgb = cv2.cvtColor(palsy[overlay_frame], cv2.COLOR_BGR2RGB)
-    paths = write_report(
+    report = write_report(
         series, args.out, TASKS, image_rgb=rgb, overlay_frame=overlay_frame, model_sha256=sha
     )
-    control_paths = write_report(control_series, args.out / "control", TASKS, model_sha256=sha)
+    control = write_report(control_series, args.out / "control", TASKS, model_sha256=sha)
+    paths = report.paths
 
     print(f"clip: {clip} ({len(series)} frames at {FPS:g} fps), face {subject.name}")
-    say("palsy clip (subject's right side does not smile)", json.loads(paths["summary"].read_text()))
-    say("control clip (the same face, still)", json.loads(control_paths["summary"].read_text()))
+    say("palsy clip (subject's right side does not smile)", report.summary)
+    say("control clip (the same face, still)", control.summary)
     print(f"report: {paths['csv']}, {paths['summary']}, {args.out / 'plots'}/*.png, {paths.get('overlay')}")
-    print(f"note: {json.loads(paths['summary'].read_text())['asymmetry']['caveat']}")
+    print(f"note: {report.decision['caveat']}")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ class Aligner:
             batch = pipeline.faces_from_boxes(boxes, self.spec)
             for box, index in zip(batch.boxes, batch.image_index):
                 require_boxes_in_image(box, rgb_images[index].shape[1], rgb_images[index].shape[0])
-        return self._infer(rgb_images, batch, refine=self.options.refine)
+        return self._infer(rgb_images, batch, recrop=self.options.recrop)
 
     def align_from_landmarks(
         self, image: ImageSource, landmarks: Sequence[np.ndarray], color: str | None = None
@@ -127,25 +127,19 @@ class Aligner:
         """Align faces cropped exactly as in training, from known or previous landmarks.
 
         Used for tracking (the previous frame's landmarks) and for evaluation with ground-truth
-        crops. No detector runs and no refinement pass is made.
+        crops. No detector runs and no re-crop pass is made.
         """
         self._require_open()
         rgb = load_image(image, color)
         batch = pipeline.faces_from_landmarks([landmarks], self.spec)
-        return self._infer([rgb], batch, refine=False)[0]
+        return self._infer([rgb], batch, recrop=False)[0]
 
     def align_faces(
-        self, images: Sequence[np.ndarray], batch: pipeline.FaceBatch, refine: bool | None = None
+        self, images: Sequence[np.ndarray], batch: pipeline.FaceBatch, recrop: bool | None = None
     ) -> list[AlignResult]:
         """Align the faces of a prepared :class:`~parface_sdk.pipeline.FaceBatch` (RGB images)."""
         self._require_open()
-        return self._infer(list(images), batch, self.options.refine if refine is None else refine)
-
-    def track(self, frames, **options: Any):
-        """Per-frame results over a video or frame iterable; see :func:`parface_sdk.video.track`."""
-        from parface_sdk.video import track
-
-        return track(self, frames, **options)
+        return self._infer(list(images), batch, self.options.recrop if recrop is None else recrop)
 
     def close(self) -> None:
         if self._detector is not None:
@@ -169,9 +163,9 @@ class Aligner:
 
     # -- the one pipeline ---------------------------------------------------------------------
 
-    def _infer(self, images: list[np.ndarray], batch: pipeline.FaceBatch, refine: bool) -> list[AlignResult]:
+    def _infer(self, images: list[np.ndarray], batch: pipeline.FaceBatch, recrop: bool) -> list[AlignResult]:
         batch, landmarks, confidence = pipeline.run(
-            self.backend, images, batch, refine=refine, batch_size=self.options.batch_size
+            self.backend, images, batch, recrop=recrop, batch_size=self.options.batch_size
         )
         results = pipeline.to_results(images, batch, landmarks, confidence)
         floor = self.options.min_quality

@@ -1,7 +1,7 @@
 """Decode stage: heatmaps to sub-pixel points, and crop-pixel landmarks back to image pixels.
 
-Exported models already contain the soft-argmax; the numpy version here decodes raw heatmaps
-(debug exports, training previews) and is kept identical to ``parface_sdk.nn.softargmax``.
+Exported models already contain the soft-argmax; the numpy :func:`soft_argmax` here is the
+reference that ``parface_sdk.nn.softargmax`` (the one in the graphs) is tested against.
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ class AlignerOptions(BaseModel):
       ``onnxruntime-tensorrt`` (onnxruntime's TensorRT provider), ``torch``, ``torch-frame`` (torch
       with the crop on the device; what ``torch`` picks on ``cuda``) or ``tensorrt`` (engine).
     - ``device``: where it runs: ``cpu`` or ``cuda``. A GPU that does not attach is an error,
-      never a silent CPU run. (``tensorrt`` is the pre-0.2 spelling of
-      ``backend="onnxruntime-tensorrt", device="cuda"``.)
+      never a silent CPU run. (``device="tensorrt"``, an older spelling, is still read as
+      ``backend="onnxruntime-tensorrt", device="cuda"``; it is not advertised.)
     - ``detector``: ``auto`` picks the best detector available offline; see ``parface_sdk.detect``.
       An unknown name or a missing ``detector_model`` file is rejected here, at creation.
-    - ``refine``: run a second pass cropped from the first pass's landmarks, so a loose detector
+    - ``recrop``: run a second pass cropped from the first pass's landmarks, so a loose detector
       box costs no accuracy (the model was trained on landmark crops). It doubles the network
       cost; on the shipped v3 model it lowers the NME on 300-W train faces from 5.43 % to 5.26 %
       (95 % interval -0.32 to -0.02 points; ``benchmarks/refine_effect.py``).
@@ -44,7 +44,7 @@ class AlignerOptions(BaseModel):
     detector_model: Path | None = None
     score_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     max_faces: int | None = Field(default=None, ge=1)
-    refine: bool = True
+    recrop: bool = True
     batch_size: int = Field(default=16, ge=1)
     threads: int | None = Field(default=None, ge=1)
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"

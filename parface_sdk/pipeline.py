@@ -7,7 +7,7 @@ and the export parity check):
    (:func:`faces_from_boxes`) or from landmarks (:func:`faces_from_landmarks`, the crop the model
    was trained on);
 2. :func:`infer`: the backend crops, runs and maps back, returning image-pixel landmarks;
-3. optionally :func:`refined`: the same faces re-cropped from the landmarks, then :func:`infer` again;
+3. optionally :func:`recropped`: the same faces re-cropped from the landmarks, then :func:`infer` again;
 4. :func:`to_results`: one :class:`~parface_sdk.results.AlignResult` per image.
 """
 
@@ -175,7 +175,7 @@ def faces_from_landmarks(landmarks_per_image: Sequence[Sequence[Any]], spec: Mod
     return _batch(boxes, np.ones(len(boxes)), transforms, owners)
 
 
-def refined(batch: FaceBatch, landmarks: np.ndarray, spec: ModelSpec) -> FaceBatch:
+def recropped(batch: FaceBatch, landmarks: np.ndarray, spec: ModelSpec) -> FaceBatch:
     """The same faces (boxes, scores, images) re-cropped from their landmarks."""
     transforms = [crop.transform_from_landmarks(p, spec.input_size, spec.crop_scale) for p in landmarks]
     return FaceBatch(batch.boxes, batch.scores, np.asarray(transforms).reshape(-1, 2, 3), batch.image_index)
@@ -196,17 +196,17 @@ def run(
     backend,
     images: Sequence[np.ndarray],
     batch: FaceBatch,
-    refine: bool = False,
+    recrop: bool = False,
     batch_size: int = 16,
     timings: dict[str, float] | None = None,
 ) -> tuple[FaceBatch, np.ndarray, np.ndarray]:
-    """:func:`infer`, then (``refine``) a second pass cropped from the first pass's landmarks.
+    """:func:`infer`, then (``recrop``) a second pass cropped from the first pass's landmarks.
 
     Returns the batch whose transforms produced the landmarks, the landmarks and the confidence.
     """
     landmarks, confidence = infer(backend, images, batch, batch_size, timings)
-    if refine and len(batch):
-        batch = refined(batch, landmarks, backend.spec)
+    if recrop and len(batch):
+        batch = recropped(batch, landmarks, backend.spec)
         landmarks, confidence = infer(backend, images, batch, batch_size, timings)
     return batch, landmarks, confidence
 

@@ -23,10 +23,23 @@ def test_given_boxes_skip_detection(aligner, aflw_sample):
     assert face.landmarks.shape == (68, 3) and face.landmarks.dtype == np.float32
     assert face.confidence.shape == (68,) and face.transform.shape == (2, 3)
     assert aligner._detector is None  # no detector was created
-    # The landmarks live in image pixels, around the crop of the face.
-    x0, y0, x1, y1 = face.box
-    margin = 0.5 * max(x1 - x0, y1 - y0)
-    assert (face.landmarks[:, 0] > x0 - margin).all() and (face.landmarks[:, 0] < x1 + margin).all()
+    np.testing.assert_allclose(face.box, box, atol=1e-3)  # a given box comes back unchanged
+
+
+def test_landmarks_land_on_the_face_in_image_pixels(aflw_sample):
+    """The shipped model on a real face: the landmarks are in image pixels, on the annotated points.
+
+    (The seeded tiny model cannot show this: its landmarks stay inside the crop whatever the map
+    back does.) Measured: mean error 1.5 % of the box diagonal; a wrong map back (crop pixels,
+    a flipped axis, the wrong scale) is off by tens of percent.
+    """
+    image, truth = aflw_sample
+    box = [*truth[:, :2].min(0), *truth[:, :2].max(0)]
+    with Aligner(None, AlignerOptions(threads=1)) as shipped:
+        face = shipped.align(image, boxes=[box]).faces[0]
+    diagonal = np.hypot(box[2] - box[0], box[3] - box[1])
+    errors = np.linalg.norm(face.landmarks[:, :2] - truth[:, :2], axis=1) / diagonal
+    assert errors.mean() < 0.05 and errors.max() < 0.15, (errors.mean(), errors.max())
 
 
 def test_color_orders_give_the_same_result(aligner, aflw_sample):

@@ -67,16 +67,12 @@ def test_ci_runs_ruff():
 
 
 def test_training_and_export_install_under_unique_names(project):
+    """The folders are named as they import: no package-dir mapping, every package listed."""
     setuptools = project["tool"]["setuptools"]
-    mapping = {"parface_training": "training", "parface_export": "export"}
-    assert setuptools["package-dir"] == mapping
+    assert "package-dir" not in setuptools
     expected = set()
-    for folder in ("parface_sdk", "training", "export"):
+    for folder in ("parface_sdk", "parface_training", "parface_export"):
         for init in (REPO / folder).rglob("__init__.py"):
-            name = ".".join(init.parent.relative_to(REPO).parts)
-            for installed, source in mapping.items():
-                if name == source or name.startswith(source + "."):
-                    name = installed + name[len(source) :]
-            expected.add(name)
+            expected.add(".".join(init.parent.relative_to(REPO).parts))
     assert set(setuptools["packages"]) == expected
     assert project["project"]["scripts"]["parface-train"] == "parface_training.cli:main"

@@ -49,14 +49,14 @@ def test_infer_batches_faces_of_many_images(tiny_onnx):
 
 
 def test_aligner_runs_the_pipeline_stages(tiny_onnx):
-    """align() equals the stages run by hand: boxes -> infer -> refine -> infer -> results."""
-    with Aligner.from_pretrained(tiny_onnx, refine=True) as aligner:
+    """align() equals the stages run by hand: boxes -> infer -> recrop -> infer -> results."""
+    with Aligner.from_pretrained(tiny_onnx, recrop=True) as aligner:
         result = aligner.align(ASTRONAUT, boxes=[BOX])
         image = load_image(ASTRONAUT)
         batch = pipeline.faces_from_boxes([[BOX]], aligner.spec)
         first, _ = pipeline.infer(aligner.backend, [image], batch)
         second, confidence = pipeline.infer(
-            aligner.backend, [image], pipeline.refined(batch, first, aligner.spec)
+            aligner.backend, [image], pipeline.recropped(batch, first, aligner.spec)
         )
     np.testing.assert_allclose(result.faces[0].landmarks, second[0], atol=1e-4)
     np.testing.assert_allclose(result.faces[0].confidence, confidence[0], atol=1e-6)
@@ -72,15 +72,15 @@ def frame_onnx(tiny_net, tmp_path_factory):
 
 def test_frame_graph_runs_through_the_aligner(frame_onnx, tiny_onnx):
     """A frame-graph ONNX is picked by its spec and agrees with the crop graph (cv2 crop path)."""
-    with Aligner.from_pretrained(frame_onnx, refine=False) as frame_aligner:
-        assert frame_aligner.backend.name == "onnxruntime-frame"
+    with Aligner.from_pretrained(frame_onnx, recrop=False) as frame_aligner:
+        assert frame_aligner.backend.name == "onnxruntime" and frame_aligner.spec.graph == "frame"
         frame = frame_aligner.align(ASTRONAUT, boxes=[BOX, [150, 60, 300, 210]])
-    with Aligner.from_pretrained(tiny_onnx, refine=False) as crop_aligner:
+    with Aligner.from_pretrained(tiny_onnx, recrop=False) as crop_aligner:
         crop = crop_aligner.align(ASTRONAUT, boxes=[BOX, [150, 60, 300, 210]])
     assert len(frame.faces) == 2
     for a, b in zip(frame.faces, crop.faces):
         # The cv2 crop rounds to uint8, GridSample does not, and a seeded net's flat heatmaps
-        # let a few arg-maxes flip (tests/test_export_frame.py): compare the typical landmark.
+        # let a few arg-maxes flip (tests/export/test_export_frame.py): compare the typical landmark.
         assert np.median(np.abs(a.landmarks - b.landmarks)) < 0.05
         np.testing.assert_allclose(a.transform, b.transform)
 
@@ -89,7 +89,8 @@ def test_runtime_is_read_from_the_file_not_the_suffix(tiny_onnx, frame_onnx, tmp
     renamed = tmp_path / "model.bin"
     shutil.copy(tiny_onnx, renamed)
     assert create_backend(renamed).name == "onnxruntime"
-    assert create_backend(frame_onnx).name == "onnxruntime-frame"
+    assert create_backend(frame_onnx).name == "onnxruntime"  # the registry name; the spec says frame
+    assert create_backend(frame_onnx).spec.graph == "frame"
 
 
 def test_device_and_backend_have_one_meaning_each():

@@ -19,7 +19,6 @@ from parface_sdk.analysis.asymmetry import (
     measure_face,
     measure_head,
 )
-from parface_sdk.analysis.canonical import canonical_face
 from parface_sdk.analysis.decision import (
     AsymmetryDecision,
     Calibration,
@@ -28,15 +27,6 @@ from parface_sdk.analysis.decision import (
     decide_asymmetry,
 )
 from parface_sdk.analysis.mirror import MIRROR_PERM, REGIONS, mirror, mirror_asymmetry
-from parface_sdk.analysis.pose import (
-    RIGID_POINTS,
-    HeadPose,
-    estimate_pose,
-    euler_from_rotation,
-    normalize_pose,
-    rotation_from_euler,
-    umeyama,
-)
 from parface_sdk.analysis.timeseries import (
     AffectedSideGuess,
     MeasureSeries,
@@ -44,6 +34,16 @@ from parface_sdk.analysis.timeseries import (
     guess_affected_side,
     measure_sequence,
     task_movements,
+)
+from parface_sdk.canonical import canonical_face
+from parface_sdk.pose import (
+    RIGID_POINTS,
+    HeadPose,
+    estimate_pose,
+    euler_from_rotation,
+    normalize_pose,
+    rotation_from_euler,
+    umeyama,
 )
 
 __all__ = [

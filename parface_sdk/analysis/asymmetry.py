@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from parface_sdk.analysis.mirror import mirror_asymmetry
-from parface_sdk.analysis.pose import RIGID_POINTS, HeadPose, normalize_pose
+from parface_sdk.pose import RIGID_POINTS, HeadPose, normalize_pose
 
 MIDLINE_POINTS: tuple[int, ...] = (27, 28, 29, 30, 33, 51, 57, 62, 66, 8)
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from parface_sdk.analysis.canonical import CANONICAL_PATH
 from parface_sdk.analysis.mirror import mirror
-from parface_sdk.analysis.pose import RIGID_POINTS, umeyama
+from parface_sdk.canonical import CANONICAL_PATH
 from parface_sdk.geometry import sha256_of
+from parface_sdk.pose import RIGID_POINTS, umeyama
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def make_canonical(shapes: np.ndarray) -> np.ndarray:
 
 def load_label_shapes(path: Path, key: str | None = None) -> np.ndarray:
     """The (N, 68, 3) 3D landmarks in a label cache: ``key``, else ``landmarks_3da2d`` (the model's
-    output convention, see training/data/LABELS.md), else the only array of that shape."""
+    output convention, see parface_training/data/LABELS.md), else the only array of that shape."""
     with np.load(path, allow_pickle=False) as data:
         if key is None and "landmarks_3da2d" in data.files:
             key = "landmarks_3da2d"

@@ -43,9 +43,9 @@ logger = logging.getLogger(__name__)
 
 REGION_MEASURES: dict[str, str] = {"brow": "brow_height", "mouth": "mouth_corner_level"}
 CALIBRATION_PATH = Path(__file__).resolve().with_name("calibration.json")
-# one calibration per landmark refinement mode (parface_sdk.analysis.flow): the model's own
-# landmarks, or the same refined by optical flow
-CALIBRATION_PATHS = {"none": CALIBRATION_PATH, "flow": CALIBRATION_PATH.with_name("calibration_flow.json")}
+# one calibration per landmark source (parface_sdk.analysis.flow.LANDMARK_SOURCES): the model's own
+# landmarks, or the same followed by optical flow
+CALIBRATION_PATHS = {"model": CALIBRATION_PATH, "flow": CALIBRATION_PATH.with_name("calibration_flow.json")}
 CAVEAT = (
     "This is a measurement aid, not a diagnosis. It compares how the left and right brow and mouth "
     "corner change between rest and each task, against the spread the same model shows on faces "
@@ -119,14 +119,14 @@ class Calibration:
         return calibration
 
     @classmethod
-    def load(cls, path: str | Path | None = None, refine: str = "none") -> Calibration:
-        """The package's calibration for the ``refine`` mode (``calibration.json`` for the model's
-        landmarks, ``calibration_flow.json`` for flow-refined ones), or the file at ``path``."""
-        if path is None and refine not in CALIBRATION_PATHS:
+    def load(cls, path: str | Path | None = None, landmarks: str = "model") -> Calibration:
+        """The package's calibration for the ``landmarks`` source (``calibration.json`` for the
+        model's landmarks, ``calibration_flow.json`` for flow ones), or the file at ``path``."""
+        if path is None and landmarks not in CALIBRATION_PATHS:
             raise CalibrationError(
-                f"no calibration for refine={refine!r}; one of {sorted(CALIBRATION_PATHS)}"
+                f"no calibration for landmarks={landmarks!r}; one of {sorted(CALIBRATION_PATHS)}"
             )
-        path = Path(path) if path is not None else CALIBRATION_PATHS[refine]
+        path = Path(path) if path is not None else CALIBRATION_PATHS[landmarks]
         try:
             return cls.from_dict(json.loads(path.read_text()))
         except FileNotFoundError as exc:
@@ -261,8 +261,8 @@ def decide_asymmetry(
     rest: str = "rest",
 ) -> AsymmetryDecision:
     """The calibrated answer for one recording (see the module docstring); the calibration
-    defaults to the package's one for the series' refinement mode."""
-    calibration = calibration or Calibration.load(refine=series.refine)
+    defaults to the package's one for the series' landmark source."""
+    calibration = calibration or Calibration.load(landmarks=series.landmark_source)
     stats = change_statistics(series, tasks, rest)
     mode = stats["mode"]
     tests = []
@@ -302,24 +302,24 @@ def decide_asymmetry(
     if not tests:
         evidence.append("no span with a face to compare with rest")
     matches = model_sha256 is None or model_sha256 == calibration.model_sha256
-    calibrated_refine = calibration.provenance.get("refine", "none")
+    calibrated_source = calibration.provenance.get("landmarks", "model")
     calibration_info = {
         "model_sha256": calibration.model_sha256,
         "matches_model": matches,
         **calibration.provenance,
-        "refine": series.refine,
-        "matches_refine": calibrated_refine == series.refine,
+        "landmarks": series.landmark_source,
+        "matches_landmarks": calibrated_source == series.landmark_source,
     }
     caveat = CAVEAT
-    if calibrated_refine != series.refine:
+    if calibrated_source != series.landmark_source:
         logger.warning(
-            "the asymmetry calibration is for refine=%r landmarks, these are refine=%r",
-            calibrated_refine,
-            series.refine,
+            "the asymmetry calibration is for landmarks=%r, these are landmarks=%r",
+            calibrated_source,
+            series.landmark_source,
         )
         caveat += (
-            f" WARNING: the thresholds were calibrated on refine={calibrated_refine!r} landmarks, "
-            f"these are refine={series.refine!r}; the decision is not reliable."
+            f" WARNING: the thresholds were calibrated on landmarks={calibrated_source!r}, "
+            f"these are landmarks={series.landmark_source!r}; the decision is not reliable."
         )
     if not matches:
         logger.warning(

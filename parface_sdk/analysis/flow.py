@@ -1,8 +1,8 @@
-"""Landmarks refined by optical flow against a reference frame, for measuring small one-sided changes.
+"""Landmarks followed by optical flow from a reference frame, for measuring small one-sided changes.
 
 The landmark model has a shape prior: it follows a one-sided droop of a few % of the inter-ocular
 distance only in part, and drags the other side along (MODEL_CARD.md). Image motion does not have
-that prior. :class:`FlowRefiner` tracks every landmark from a *reference frame* (the first frame
+that prior. :class:`FlowTracker` tracks every landmark from a *reference frame* (the first frame
 with a face: the start of the recording, which the protocol makes the rest period) into each later
 frame with pyramidal Lucas-Kanade flow (OpenCV), starting from the model's landmarks as the initial
 guess, and replaces the model's x, y by the reference landmarks plus the measured image motion.
@@ -19,8 +19,8 @@ A point keeps the model's position in a frame when the flow is not trusted there
 Other points fall back to the model's reading. A frame where the flow is not trusted at one of
 the :data:`DECISION_POINTS` is returned as NaN (left out of the analysis like a frame without a
 face): the model's reading there usually under-reads a change but can misread the direction of a
-strong, narrow deformation. :attr:`FlowRefiner.coverage` says how often the flow was trusted and
-:attr:`FlowRefiner.dropped` how many frames were left out. The refinement measures *relative*
+strong, narrow deformation. :attr:`FlowTracker.coverage` says how often the flow was trusted and
+:attr:`FlowTracker.dropped` how many frames were left out. The refinement measures *relative*
 motion since the reference frame, which is what the asymmetry decision uses (task minus rest); it
 does not make a single frame's landmarks more accurate.
 """
@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
-FLOW_MODES = ("none", "flow")
+# Where the landmarks an analysis measures come from: the model alone, or the model followed by
+# optical flow from a reference frame (this module). One calibration each (analysis.decision).
+LANDMARK_SOURCES = ("model", "flow")
 # The points the asymmetry decision reads (eye corners of the reference line, brows 19 / 24, mouth
 # corners): a frame where the flow lost any of them is left out (NaN), not filled with the model's
 # reading, which can misread the direction of a strong, narrow deformation.
@@ -54,8 +56,8 @@ def _checked(image) -> np.ndarray:
     return image
 
 
-class FlowRefiner:
-    """Streaming refinement: call :meth:`update` once per frame, in order."""
+class FlowTracker:
+    """Streaming: call :meth:`update` once per frame, in order."""
 
     def __init__(
         self,
@@ -126,14 +128,12 @@ class FlowRefiner:
         return refined
 
 
-def refine_landmarks(
-    frames, landmarks: np.ndarray, color: str = "RGB", **options
-) -> tuple[np.ndarray, float]:
-    """Batch form of :class:`FlowRefiner`: (T, 68, 3) refined landmarks of ``frames`` (arrays in
+def flow_landmarks(frames, landmarks: np.ndarray, color: str = "RGB", **options) -> tuple[np.ndarray, float]:
+    """Batch form of :class:`FlowTracker`: (T, 68, 3) refined landmarks of ``frames`` (arrays in
     ``color`` order, or grayscale) and the coverage."""
     import cv2
 
-    refiner = FlowRefiner(**options)
+    tracker = FlowTracker(**options)
     out = np.array(landmarks, dtype=np.float64, copy=True)
     for index, frame in enumerate(frames):
         frame = _checked(frame)
@@ -141,7 +141,7 @@ def refine_landmarks(
             code = cv2.COLOR_BGR2GRAY if color.upper() == "BGR" else cv2.COLOR_RGB2GRAY
             frame = cv2.cvtColor(frame[..., :3], code)
         points = out[index] if np.isfinite(out[index]).all() else None
-        refined = refiner.update(frame, points)
+        refined = tracker.update(frame, points)
         if refined is not None:
             out[index] = refined
-    return out, refiner.coverage
+    return out, tracker.coverage

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from parface_sdk.analysis.pose import umeyama
 from parface_sdk.errors import UnsupportedShapeError
+from parface_sdk.pose import umeyama
 
 # The verified horizontal-flip permutation of the iBUG 68 points (300-W ``flip_perm_68.txt``).
 MIRROR_PERM: tuple[int, ...] = (

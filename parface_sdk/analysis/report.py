@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -250,6 +251,23 @@ def plot_face_overlay(
     return path
 
 
+@dataclass(frozen=True)
+class Report:
+    """What :func:`write_report` wrote: ``paths`` (``csv``, ``summary``, and ``plots``, ``overlay``
+    when there were measures), ``summary`` (the content of ``summary.json``) and ``decision`` (its
+    calibrated asymmetry decision, ``summary["asymmetry"]``), so no caller re-reads the file."""
+
+    paths: dict[str, Path]
+    summary: dict
+
+    @property
+    def decision(self) -> dict:
+        return self.summary["asymmetry"]
+
+    def to_dict(self) -> dict:
+        return {"paths": {k: str(v) for k, v in self.paths.items()}, "summary": self.summary}
+
+
 def write_report(
     series: MeasureSeries,
     out_dir: str | Path,
@@ -258,8 +276,9 @@ def write_report(
     overlay_frame: int | None = None,
     calibration: Calibration | None = None,
     model_sha256: str | None = None,
-) -> dict[str, Path]:
-    """Write ``measures.csv``, ``summary.json``, ``plots/*.png`` and ``overlay.png`` into ``out_dir``.
+) -> Report:
+    """Write ``measures.csv``, ``summary.json``, ``plots/*.png`` and ``overlay.png`` into ``out_dir``;
+    returns the :class:`Report` (the paths, the summary and its decision).
 
     ``summary.json`` carries the calibrated asymmetry decision (``calibration``: the package's by
     default; ``model_sha256``: the model that made the landmarks, checked against the calibration's).
@@ -269,15 +288,13 @@ def write_report(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    summary = _clean(summarize(series, tasks, calibration=calibration, model_sha256=model_sha256))
     paths = {
         "csv": write_measures_csv(series, out_dir / "measures.csv", tasks),
-        "summary": write_summary(
-            summarize(series, tasks, calibration=calibration, model_sha256=model_sha256),
-            out_dir / "summary.json",
-        ),
+        "summary": write_summary(summary, out_dir / "summary.json"),
     }
     if not series.values:
-        return paths
+        return Report(paths, summary)
     paths["plots"] = out_dir / "plots"
     plot_timeseries(series, paths["plots"], tasks)
     if overlay_frame is None:
@@ -291,4 +308,4 @@ def write_report(
             measure_face(points, series.scale_mm),
             title=f"frame {overlay_frame} (t = {series.timestamps[overlay_frame]:.2f} s)",
         )
-    return paths
+    return Report(paths, summary)

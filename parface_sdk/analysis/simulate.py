@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from parface_sdk.analysis.mirror import MIRROR_PERM
+from parface_sdk.face_regions import DROOP_POINTS, down_direction
 from parface_sdk.geometry import read_pts
 
 logger = logging.getLogger(__name__)
@@ -131,19 +132,6 @@ def _yaw_homography(centre: np.ndarray, interocular: float, yaw_deg: float) -> n
     return back @ project @ to_centre
 
 
-# The thin-plate droop of each region and side: the points it moves, and the points that follow
-# the spline freely (neither moved nor held): the lip between the drooping corner and the midline;
-# for a brow, that side's upper eyelid and the top of the jaw line beside the brow's tail (a low
-# brow pushes the lid down, and holding points a few pixels under a moving brow folds the image).
-# The training augmentation (parface_training.data.augment) draws its warps from the same table.
-DROOP_POINTS: dict[tuple[str, str], tuple[tuple[int, ...], tuple[int, ...]]] = {
-    ("mouth", "right"): ((48,), (49, 50, 58, 59, 60, 61, 67)),
-    ("mouth", "left"): ((54,), (52, 53, 55, 56, 63, 64, 65)),
-    ("brow", "right"): ((17, 18, 19, 20, 21), (0, 37, 38)),
-    ("brow", "left"): ((22, 23, 24, 25, 26), (16, 43, 44)),
-}
-
-
 def droop_maps(
     shape: tuple[int, ...],
     subject: Subject,
@@ -162,13 +150,6 @@ def droop_maps(
     if warp != "local":
         raise ValueError(f"warp is 'tps' or 'local', got {warp!r}")
     return _local_maps(shape, subject, region, side, percent)
-
-
-def down_direction(points: np.ndarray) -> np.ndarray:
-    """Unit vector perpendicular to the eye-corner line, towards the chin."""
-    across = points[45] - points[36]
-    down = np.array([-across[1], across[0]]) / np.linalg.norm(across)
-    return down if down @ (points[57] - points[27]) > 0 else -down
 
 
 def _tps_maps(shape, subject: Subject, region: str, side: str, percent: float):

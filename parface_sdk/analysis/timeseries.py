@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from parface_sdk.analysis.asymmetry import SIDE_MEASURES, measure_head
-from parface_sdk.analysis.pose import normalize_pose
-from parface_sdk.analysis.smoothing import pose_vector, smooth_head_sequence
+from parface_sdk.pose import normalize_pose
+from parface_sdk.video.smoothing import pose_vector, smooth_head_sequence
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class MeasureSeries:
     scale_mm: float | None = None
     head_points: np.ndarray = field(default=None, repr=False)  # (T, 68, 3) pose-normalised
     image_landmarks: np.ndarray = field(default=None, repr=False)  # (T, 68, 3) as measured
-    refine: str = "none"  # how the landmarks were refined (parface_sdk.analysis.flow); picks the calibration
+    landmark_source: str = "model"  # "model" or "flow" (parface_sdk.analysis.flow); picks the calibration
 
     def __len__(self) -> int:
         return len(self.timestamps)
@@ -87,14 +87,14 @@ def measure_sequence(
     scale_mm: float | None = None,
     smoothing: str = "savgol",
     canonical: np.ndarray | None = None,
-    refine: str = "none",
+    landmark_source: str = "model",
 ) -> MeasureSeries:
     """Measures of (T, 68, 3) image landmarks (NaN rows = no face) at ``timestamps`` seconds.
 
     ``smoothing``: ``"savgol"`` (zero-lag, recorded video), ``"one_euro"`` (causal) or ``"none"``;
     head pose and the pose-normalised landmarks are smoothed separately before measuring.
-    ``refine`` records how the landmarks were refined (``"none"`` or ``"flow"``, see
-    :func:`parface_sdk.analysis.pipeline.track_landmarks`), so the decision uses the matching
+    ``landmark_source`` records where the landmarks came from (``"model"`` or ``"flow"``, see
+    :func:`parface_sdk.analysis.clip.track_landmarks`), so the decision uses the matching
     calibration.
     """
     landmarks = np.asarray(landmarks, dtype=np.float64)
@@ -121,7 +121,14 @@ def measure_sequence(
         logger.warning("no face in any of the %d frames; the series is empty", count)
     poses = {name: pose_vectors[:, i] for i, name in enumerate(("yaw", "pitch", "roll"))}
     return MeasureSeries(
-        timestamps, values, poses, "mm" if scale_mm else "intercanthal", scale_mm, heads, landmarks, refine
+        timestamps,
+        values,
+        poses,
+        "mm" if scale_mm else "intercanthal",
+        scale_mm,
+        heads,
+        landmarks,
+        landmark_source,
     )
 
 

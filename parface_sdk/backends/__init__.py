@@ -84,7 +84,7 @@ def backend_for_path(path: str | Path) -> str:
 def resolve(backend: str, device: str) -> tuple[str, str]:
     """``(backend, device)`` with the legacy ``device="tensorrt"`` read as onnxruntime's TensorRT
     provider on ``cuda``; unknown names are a ValueError listing the choices."""
-    if device == "tensorrt":  # before v0.2 the TensorRT provider was asked for as a device
+    if device == "tensorrt":  # an older spelling: the TensorRT provider asked for as a device
         device = "cuda"
         backend = "onnxruntime-tensorrt" if backend in ("auto", "onnxruntime") else backend
     if device not in DEVICES:

@@ -65,7 +65,7 @@ def infer_crops(
     batch_size: int = 16,
     timings: dict[str, float] | None = None,
 ) -> Output:
-    """Warp, normalise, run in chunks of ``batch_size``, map back: the crop-graph pipeline."""
+    """Warp, normalise, run in chunks of ``batch_size``, map back: the crop-graph driver."""
     transforms, image_index = check_faces(images, transforms, image_index)
     if not len(transforms):
         return empty_output(spec)
@@ -114,12 +114,12 @@ def infer_frames(
 
 
 class _GraphAdapter:
-    """``infer`` for a backend whose runtime answers one step of the pipeline (see the subclasses)."""
+    """``infer`` for a backend whose runtime answers one step of a driver (see the subclasses)."""
 
     spec: ModelSpec
 
-    def _pipeline(self) -> tuple[Callable[..., Output], Callable[..., Output]]:  # pragma: no cover
-        """The pipeline function (``infer_crops`` or ``infer_frames``) and the runtime step it drives."""
+    def _driver(self) -> tuple[Callable[..., Output], Callable[..., Output]]:  # pragma: no cover
+        """The driver (``infer_crops`` or ``infer_frames``) and the runtime step it drives."""
         raise NotImplementedError
 
     def infer(
@@ -132,8 +132,8 @@ class _GraphAdapter:
     ) -> Output:
         """Landmarks (K, N, 3) in image pixels and confidence (K, N) for the K faces ``transforms``
         crop out of ``images`` (face k from ``images[image_index[k]]``)."""
-        pipeline, step = self._pipeline()
-        return pipeline(step, self.spec, images, transforms, image_index, batch_size, timings)
+        driver, step = self._driver()
+        return driver(step, self.spec, images, transforms, image_index, batch_size, timings)
 
 
 class CropGraphAdapter(_GraphAdapter):
@@ -142,7 +142,7 @@ class CropGraphAdapter(_GraphAdapter):
     def run(self, crops: np.ndarray) -> Output:  # pragma: no cover - provided by the runtime
         raise NotImplementedError
 
-    def _pipeline(self) -> tuple[Callable[..., Output], Callable[..., Output]]:
+    def _driver(self) -> tuple[Callable[..., Output], Callable[..., Output]]:
         return infer_crops, self.run
 
 
@@ -153,5 +153,5 @@ class FrameGraphAdapter(_GraphAdapter):
     def run_frame(self, image_rgb: np.ndarray, transforms: np.ndarray) -> Output:  # pragma: no cover
         raise NotImplementedError
 
-    def _pipeline(self) -> tuple[Callable[..., Output], Callable[..., Output]]:
+    def _driver(self) -> tuple[Callable[..., Output], Callable[..., Output]]:
         return infer_frames, self.run_frame

@@ -7,12 +7,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from parface_sdk.backends.graph_io import CONFIDENCE_OUTPUT, CROPS_INPUT, LANDMARKS_OUTPUT  # noqa: F401
 from parface_sdk.errors import UnsupportedShapeError
 from parface_sdk.spec import ModelSpec
-
-CROPS_INPUT = "crops"
-LANDMARKS_OUTPUT = "landmarks"
-CONFIDENCE_OUTPUT = "confidence"
 
 
 @runtime_checkable

@@ -14,39 +14,29 @@ from pathlib import Path
 import numpy as np
 
 from parface_sdk.backends.adapter import FrameGraphAdapter
-from parface_sdk.backends.base import CONFIDENCE_OUTPUT, LANDMARKS_OUTPUT
-from parface_sdk.backends.onnxruntime import read_onnx_spec
+from parface_sdk.backends.graph_io import (
+    CONFIDENCE_OUTPUT,
+    FRAME_INPUT,
+    LANDMARKS_OUTPUT,
+    TRANSFORMS_INPUT,
+    check_transforms,
+    frame_input,
+    read_onnx_spec,
+)
 from parface_sdk.backends.ort_session import make_session
-from parface_sdk.errors import ModelLoadError, UnsupportedShapeError
+from parface_sdk.errors import ModelLoadError
 
-FRAME_INPUT = "frame"
-TRANSFORMS_INPUT = "transforms"
-
-
-def frame_input(image_rgb: np.ndarray) -> np.ndarray:
-    """An RGB uint8 (H, W, 3) image as the graph's (1, 3, H, W) float32 ``frame`` input."""
-    image_rgb = np.asarray(image_rgb)
-    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
-        raise UnsupportedShapeError(f"the frame must be an RGB (H, W, 3) image, got {image_rgb.shape}")
-    return np.ascontiguousarray(image_rgb.transpose(2, 0, 1)[None], dtype=np.float32)
-
-
-def check_transforms(transforms: np.ndarray) -> np.ndarray:
-    transforms = np.asarray(transforms)
-    if transforms.ndim != 3 or transforms.shape[1:] != (2, 3) or len(transforms) == 0:
-        raise UnsupportedShapeError(
-            f"transforms must be a non-empty (B, 2, 3) stack of image->crop affines, got {transforms.shape}"
-        )
-    return np.ascontiguousarray(transforms, dtype=np.float32)
+__all__ = ["FrameOnnxRuntimeBackend", "check_transforms", "frame_input"]
 
 
 class FrameOnnxRuntimeBackend(FrameGraphAdapter):
     """Runs a frame graph; ``run_frame`` returns landmarks already in image pixels."""
 
-    name = "onnxruntime-frame"
+    name = "onnxruntime"  # the registry name; spec.graph says "frame"
 
     def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None, session=None):
         self.device = "cpu" if device == "cpu" else "cuda"  # "tensorrt" names a provider set
+        self.name = "onnxruntime-tensorrt" if device == "tensorrt" else "onnxruntime"
         self.session = session or make_session(model_path, device=device, threads=threads)
         self.spec = read_onnx_spec(self.session, str(model_path))
         inputs = {node.name for node in self.session.get_inputs()}

@@ -7,26 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from parface_sdk.backends.adapter import CropGraphAdapter
-from parface_sdk.backends.base import (
-    CONFIDENCE_OUTPUT,
-    CROPS_INPUT,
-    LANDMARKS_OUTPUT,
-    check_crops,
-    warmup_batch,
-)
+from parface_sdk.backends.base import check_crops, warmup_batch
+from parface_sdk.backends.graph_io import CONFIDENCE_OUTPUT, CROPS_INPUT, LANDMARKS_OUTPUT, read_onnx_spec
 from parface_sdk.backends.ort_session import make_session
 from parface_sdk.errors import ModelLoadError
-from parface_sdk.spec import SPEC_METADATA_KEY, ModelSpec
-
-
-def read_onnx_spec(session, source: str) -> ModelSpec:
-    custom = session.get_modelmeta().custom_metadata_map
-    if SPEC_METADATA_KEY not in custom:
-        raise ModelLoadError(
-            f"{source} carries no ParFace spec in its metadata; it is not a parface-sdk model "
-            "(export one with `parface export onnx CHECKPOINT`)"
-        )
-    return ModelSpec.from_json(custom[SPEC_METADATA_KEY], source=source)
 
 
 class OnnxRuntimeBackend(CropGraphAdapter):
@@ -34,6 +18,7 @@ class OnnxRuntimeBackend(CropGraphAdapter):
 
     def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None, session=None):
         self.device = "cpu" if device == "cpu" else "cuda"  # "tensorrt" names a provider set
+        self.name = "onnxruntime-tensorrt" if device == "tensorrt" else "onnxruntime"  # the registry's
         self.session = session or make_session(model_path, device=device, threads=threads)
         self.spec = read_onnx_spec(self.session, str(model_path))
         inputs = {node.name for node in self.session.get_inputs()}

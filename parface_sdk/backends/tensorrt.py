@@ -18,6 +18,7 @@ import numpy as np
 from parface_sdk.backends.base import check_crops, warmup_batch
 from parface_sdk.backends.cuda_runtime import CudaGraph, DeviceBuffer, Stream, gpu_identity
 from parface_sdk.backends.engine_file import EngineHeader, check_compatible, read_engine_file
+from parface_sdk.backends.graph_io import CROPS_INPUT, FRAME_INPUT, TRANSFORMS_INPUT
 from parface_sdk.errors import (
     BackendUnavailableError,
     ModelLoadError,
@@ -129,13 +130,13 @@ class TensorRTBackend:
         crops = check_crops(crops, self.spec)
         step = self.header.max_batch
         parts = [
-            self._named(self._execute({"crops": crops[i : i + step]})) for i in range(0, len(crops), step)
+            self._named(self._execute({CROPS_INPUT: crops[i : i + step]})) for i in range(0, len(crops), step)
         ]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def run_frame(self, image_rgb: np.ndarray, transforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Frame graphs: landmarks in image pixels for the faces ``transforms`` (B, 2, 3) crop."""
-        from parface_sdk.backends.frame_onnxruntime import check_transforms, frame_input
+        from parface_sdk.backends.graph_io import check_transforms, frame_input
 
         if self.spec.graph != "frame":
             raise UnsupportedShapeError("this engine holds a crop graph: call run(crops)")
@@ -149,7 +150,7 @@ class TensorRTBackend:
             )
         step = self.header.max_batch
         parts = [
-            self._named(self._execute({"frame": frame, "transforms": transforms[i : i + step]}))
+            self._named(self._execute({FRAME_INPUT: frame, TRANSFORMS_INPUT: transforms[i : i + step]}))
             for i in range(0, len(transforms), step)
         ]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

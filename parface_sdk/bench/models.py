@@ -106,19 +106,18 @@ def load_model(
             path = Path(model)
             backend = backend_class(path, device=device, threads=threads, precision=precision)
         return BenchModel(backend, path, label, net=backend.net)
-    if engine == "ort":
-        from parface_sdk.backends.frame_onnxruntime import FrameOnnxRuntimeBackend
-        from parface_sdk.backends.onnxruntime import OnnxRuntimeBackend
+    from parface_sdk.backends import create_backend  # the one factory; the model's spec picks the graph
 
+    if engine == "ort":
         shipped = None if model else _shipped_onnx(variant, graph)
         if shipped is not None:
             logger.info("no PyTorch to build a seeded model: benchmarking the shipped %s", shipped.name)
             model, label = shipped, f"shipped {shipped.name}"
         path = Path(model) if model else _seeded_onnx(variant, workdir, graph)
-        backend_class = FrameOnnxRuntimeBackend if graph == "frame" else OnnxRuntimeBackend
-        return BenchModel(backend_class(path, device=device, threads=threads), path, label)
+        backend = create_backend(path, backend="onnxruntime", device=device, threads=threads)
+        return BenchModel(backend, path, label)
     if engine == "trt":
-        from parface_sdk.backends.tensorrt import TensorRTBackend, import_tensorrt
+        from parface_sdk.backends.tensorrt import import_tensorrt
 
         import_tensorrt()  # fail early with the install hint, before any export work
         path = Path(model) if model else _seeded_onnx(variant, workdir, graph)
@@ -126,7 +125,7 @@ def load_model(
             from parface_export.tensorrt_build import build_engine
 
             path = build_engine(path, workdir / (path.stem + ".engine"), max_batch=32)
-        return BenchModel(TensorRTBackend(path, device="cuda"), path, label)
+        return BenchModel(create_backend(path, backend="tensorrt", device="cuda"), path, label)
     raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
 
 

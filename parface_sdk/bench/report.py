@@ -144,7 +144,7 @@ def render_table(report: BenchReport) -> str:
         lines.append(
             f"Aligner.align on the {scenario['image_size'][0]}x{scenario['image_size'][1]} frame, "
             f"{aligner['faces']} face(s): median {aligner['median_ms']:.2f} ms, p95 "
-            f"{aligner['p95_ms']:.2f} ms (refine on, the default); one pass (refine off): "
+            f"{aligner['p95_ms']:.2f} ms (recrop on, the default); one pass (recrop off): "
             f"median {aligner['single_pass']['median_ms']:.2f} ms"
         )
     if report.peak and report.fraction_of_peak is not None:

@@ -1,7 +1,7 @@
 """Timed runs of the pipeline stages: detect, crop, network (encoder+decoder, depth), decode.
 
 Every frame goes through :mod:`parface_sdk.pipeline`, the code ``Aligner.align`` runs, with the
-Aligner's rules (its score threshold, its refinement pass): the detect stage is
+Aligner's rules (its score threshold, its re-crop pass): the detect stage is
 :func:`~parface_sdk.pipeline.faces_from_detections`, the crop / network / decode stages are timed
 inside :func:`~parface_sdk.pipeline.run` by the backend adapter, and the results stage is
 :func:`~parface_sdk.pipeline.to_results`. ``batch`` repeats the best face so the network batch size
@@ -43,7 +43,7 @@ class BenchConfig:
     graph: str = "crop"
     precision: str = "fp32"
     aligner: bool = True
-    refine: bool = AlignerOptions().refine
+    recrop: bool = AlignerOptions().recrop
     score_threshold: float = AlignerOptions().score_threshold
     peak: bool = True
     progress: bool = True
@@ -88,7 +88,7 @@ def _time_pipeline(config: BenchConfig, model, detector, image: np.ndarray, note
         batch = (batch if len(batch) else fallback).take(np.zeros(config.batch, np.int64))
         timings: dict[str, float] = {}
         batch, landmarks, confidence = pipeline.run(
-            model.backend, [image], batch, refine=config.refine, batch_size=config.batch, timings=timings
+            model.backend, [image], batch, recrop=config.recrop, batch_size=config.batch, timings=timings
         )
         ran = time.perf_counter()
         pipeline.to_results([image], batch, landmarks, confidence)
@@ -99,7 +99,7 @@ def _time_pipeline(config: BenchConfig, model, detector, image: np.ndarray, note
                 timer.samples[name].append(value)
             timer.samples["results"].append(end - ran)
             timer.samples["end_to_end"].append(end - start)
-    passes = "two passes (refine on, as Aligner.align)" if config.refine else "one pass (refine off)"
+    passes = "two passes (recrop on, as Aligner.align)" if config.recrop else "one pass (recrop off)"
     notes["network"] = f"{passes}; the crop, network and decode stages sum over the passes"
     if spec.graph == "frame":
         notes["network"] += "; frame graph: the crop, the network and the map back in one call"
@@ -137,38 +137,38 @@ def _time_depth_split(config: BenchConfig, net, batch: np.ndarray) -> dict[str, 
 
 
 def _time_aligner(config: BenchConfig, model_path: Path, image: np.ndarray) -> dict[str, Any]:
-    """``Aligner.align`` on the frame as shipped (refine on), and with one pass (refine off)."""
+    """``Aligner.align`` on the frame as shipped (recrop on), and with one pass (recrop off)."""
     from parface_sdk.aligner import Aligner
     from parface_sdk.bench.models import ENGINE_BACKENDS
     from parface_sdk.options import AlignerOptions
 
     backend = ENGINE_BACKENDS[config.engine]
     results: dict[bool, tuple[StageStats, int]] = {}
-    for refine in (config.refine, not config.refine):
+    for recrop in (config.recrop, not config.recrop):
         options = AlignerOptions(
             backend=backend,
             device=config.device,
             detector=config.detector,
             threads=config.threads,
-            refine=refine,
+            recrop=recrop,
             precision=config.precision,
         )
         times, faces = [], 0
         with Aligner(model_path, options) as aligner:
             total = config.warmup + config.frames
-            label = f"Aligner.align refine={refine}"
+            label = f"Aligner.align recrop={recrop}"
             for index in _progress(range(total), total, label, config.progress):
                 start = time.perf_counter()
                 result = aligner.align(image, color="RGB")
                 if index >= config.warmup:
                     times.append(time.perf_counter() - start)
                 faces = len(result.faces)
-        results[refine] = (StageStats.of(times), faces)
-    stats, faces = results[config.refine]
+        results[recrop] = (StageStats.of(times), faces)
+    stats, faces = results[config.recrop]
     return {
         **stats.model_dump(),
         "faces": faces,
-        "refine": config.refine,
+        "recrop": config.recrop,
         "detector": config.detector,
         "single_pass": results[False][0].model_dump(),
         "two_pass": results[True][0].model_dump(),

@@ -34,11 +34,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, default=Path("parface_out"), help="output folder")
     parser.add_argument("--draw", action="store_true", help="also write an overlay PNG per image")
     parser.add_argument("--model", type=Path, default=None, help="model file (default: shipped)")
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or tensorrt")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        help="auto, onnxruntime, onnxruntime-tensorrt, torch, torch-frame or tensorrt",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--detector", default="auto", help="face detector name (default: auto)")
     parser.add_argument("--detector-model", type=Path, default=None, help="detector model file")
-    parser.add_argument("--no-refine", action="store_true", help="skip the landmark re-crop pass")
+    parser.add_argument("--no-recrop", action="store_true", help="skip the landmark re-crop pass")
     parser.set_defaults(func=run)
 
 
@@ -98,7 +102,7 @@ def _make_aligner(args: argparse.Namespace):
         device=args.device,
         detector=args.detector,
         detector_model=args.detector_model,
-        refine=not args.no_refine,
+        recrop=not args.no_recrop,
     )
     aligner = Aligner(args.model, options)
     try:

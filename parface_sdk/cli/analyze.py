@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -53,11 +52,12 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--fps", type=float, default=1.0, help="frames per second of an image series")
     parser.add_argument(
-        "--refine",
-        choices=["flow", "none"],
+        "--landmarks",
+        choices=["flow", "model"],
         default=None,
-        help="flow: refine the landmarks by optical flow from the first frame (sensitive to small "
-        "one-sided changes); none: the model's landmarks (default: flow for video, none for images)",
+        help="flow: the model's landmarks followed by optical flow from the first frame (sensitive "
+        "to small one-sided changes); model: the model's landmarks (default: flow for video, model "
+        "for images)",
     )
     add_model_arguments(parser)
     parser.set_defaults(func=run)
@@ -77,18 +77,6 @@ def _images(inputs: list[Path]) -> list[Path]:
     return images
 
 
-def _frame_rgb(inputs: list[Path], video: bool, index: int) -> np.ndarray | None:
-    from parface_sdk.image import load_image
-    from parface_sdk.video import read_video
-
-    if not video:
-        return load_image(_images(inputs)[index])
-    for position, (_, frame) in enumerate(read_video(inputs[0])):
-        if position == index:
-            return load_image(frame, "BGR")
-    return None
-
-
 def _say(decision: dict) -> str:
     """The decision in one plain line."""
     confidence = (
@@ -105,7 +93,7 @@ def _say(decision: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from parface_sdk.analysis import Task
-    from parface_sdk.analysis.pipeline import VIDEO_SMOOTHING, model_sha256, track_landmarks
+    from parface_sdk.analysis.clip import VIDEO_SMOOTHING, KeptFrames, model_sha256, track_landmarks
     from parface_sdk.analysis.report import write_report
     from parface_sdk.analysis.timeseries import measure_sequence
 
@@ -129,8 +117,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with aligner:
             sha = model_sha256(aligner)
-            refine = args.refine or ("flow" if video else "none")
-            points, times = track_landmarks(aligner, source, refine=refine, options=options)
+            source_kind = args.landmarks or ("flow" if video else "model")
+            kept = KeptFrames()  # each frame decoded once, by the tracker; kept for the overlay
+            points, times = track_landmarks(
+                aligner, source, landmarks=source_kind, kept=kept, options=options
+            )
         smoothing = args.smoothing or (VIDEO_SMOOTHING if video else "none")
         if smoothing != VIDEO_SMOOTHING:
             logger.warning(
@@ -139,16 +130,18 @@ def run(args: argparse.Namespace) -> int:
                 VIDEO_SMOOTHING,
                 smoothing,
             )
-        series = measure_sequence(points, times, args.scale_mm, smoothing, refine=refine)
+        series = measure_sequence(points, times, args.scale_mm, smoothing, landmark_source=source_kind)
         overlay_frame = int(np.nanargmax(series.values["mirror_total"])) if series.values else None
-        image = _frame_rgb(args.inputs, video, overlay_frame) if overlay_frame is not None else None
-        paths = write_report(
+        image = kept[overlay_frame] if overlay_frame is not None else None
+        report = write_report(
             series, args.out, tasks, image_rgb=image, overlay_frame=overlay_frame, model_sha256=sha
         )
     except ParfaceError as exc:
         print(f"parface analyze: {exc}", file=sys.stderr)
         return 1
-    decision = json.loads(paths["summary"].read_text())["asymmetry"]
-    print(f"{_say(decision)}; report in {args.out} ({', '.join(sorted(p.name for p in paths.values()))})")
+    decision = report.decision
+    print(
+        f"{_say(decision)}; report in {args.out} ({', '.join(sorted(p.name for p in report.paths.values()))})"
+    )
     print(f"note: {decision['caveat']}")
     return 0 if series.values else 1

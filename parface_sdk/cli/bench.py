@@ -61,9 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detector", default="auto", help="detector name, or 'none' for a fixed box")
     parser.add_argument("--no-aligner", action="store_true", help="skip timing Aligner.align")
     parser.add_argument(
-        "--no-refine",
+        "--no-recrop",
         action="store_true",
-        help="one network pass per face (Aligner refine=False); default: as the Aligner",
+        help="one network pass per face (Aligner recrop=False); default: as the Aligner",
     )
     parser.add_argument("--no-peak", action="store_true", help="skip measuring the peak FLOP/s")
     parser.add_argument("--json", type=Path, help="write the report here")
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         aligner=not args.no_aligner,
         peak=not args.no_peak,
         progress=not args.quiet,
-        refine=not args.no_refine,
+        recrop=not args.no_recrop,
     )
     try:
         image, label = bench_frame(args.image)

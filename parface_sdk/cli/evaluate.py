@@ -63,8 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="box",
         help="2D NME normaliser: sqrt(w*h) of the GT box (paper) or outer-eye distance",
     )
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or tensorrt")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        help="auto, onnxruntime, onnxruntime-tensorrt, torch, torch-frame or tensorrt",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--detector", default="auto", help="face detector for --crop detector")
     parser.add_argument("--detector-model", type=Path, default=None, help="detector model file")
     parser.add_argument("--threads", type=int, default=None, help="inference threads")

@@ -22,8 +22,12 @@ logger = logging.getLogger(__name__)
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Model and tracking options shared by `parface video` and `parface analyze`."""
     parser.add_argument("--model", type=Path, default=None, help="model file (default: shipped)")
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or tensorrt")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        help="auto, onnxruntime, onnxruntime-tensorrt, torch, torch-frame or tensorrt",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--detector", default="auto", help="face detector name (default: auto)")
     parser.add_argument("--detector-model", type=Path, default=None, help="detector model file")
     parser.add_argument(
@@ -98,25 +102,18 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from parface_sdk.video import TrackWriter, read_video, track, video_info
+    from parface_sdk.video import TrackWriter, track, video_info
 
     try:
         info = video_info(args.input)
-        # read_video decodes BGR; the tracker and the overlay are told so (no colour default).
-        options = track_options(args, smoothing=args.smoothing, color="BGR")
+        # The video is decoded once, by the tracker; the overlay draws on the RGB frame it kept.
+        options = track_options(args, smoothing=args.smoothing, with_frames=args.overlay)
         prepare_output_folder(args.out)
         aligner = make_aligner(args)
     except (ParfaceError, ValueError) as exc:
         print(f"parface video: {error_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     stem = args.out / args.input.stem
-    current: dict = {}
-
-    def frames():
-        for timestamp, frame in read_video(args.input):
-            current["bgr"] = frame
-            yield timestamp, frame
-
     total = min(info.frame_count, args.max_frames or info.frame_count) or None
     found = 0
     # TrackWriter writes every output under a temporary name and renames them only when the
@@ -132,13 +129,13 @@ def run(args: argparse.Namespace) -> int:
             ) as writer,
         ):
             for tracked in tqdm(
-                track(aligner, frames(), options),
+                track(aligner, args.input, options),
                 total=total,
                 unit="frame",
                 desc="track",
                 disable=args.no_progress,
             ):
-                writer.write(tracked, current["bgr"] if args.overlay else None, color="BGR")
+                writer.write(tracked)
                 found += tracked.face is not None
     except ParfaceError as exc:
         print(f"parface video: {error_line(exc)}; no output written", file=sys.stderr)

@@ -65,7 +65,7 @@ def create_detector(
 
     ``"auto"``: the detector a given ``model_path`` is for; else SCRFD when insightface's model folder
     (``~/.insightface/models``) holds a pack; else the offline default, BlazeFace (back-camera model), which
-    ships inside parface-sdk. The choice is logged. ``device`` ("cpu", "cuda", "tensorrt") applies to
+    ships inside parface-sdk. The choice is logged. ``device`` ("cpu" or "cuda") applies to
     the onnxruntime detectors (SCRFD, BlazeFace); ``threads`` caps their intra-op threads.
     Raises :class:`DetectorUnavailableError` naming the fix when a detector cannot run here.
     """

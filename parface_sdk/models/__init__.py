@@ -14,7 +14,7 @@ MANIFEST = MODELS_DIR / "default.json"
 
 _HOW_TO_GET_ONE = (
     "Pass a model explicitly: Aligner.from_pretrained('model.onnx'), after training one with "
-    "`parface-train all --config training/recipes/default-cpu.json` and exporting it with "
+    "`parface-train all --config parface_training/recipes/default-cpu.json` and exporting it with "
     "`parface export onnx CHECKPOINT`; or reinstall parface-sdk, whose wheel ships the default model."
 )
 

@@ -7,14 +7,13 @@ them passing unchanged.
 
     python tests/golden/make_golden.py            # astronaut + the shared face (if ../shared exists)
 
-Each case pins the options it ran with (refine, detector), so changing a default does not change
-what a case measures.
+Each case pins the options it ran with (``refine``: the ``recrop`` option; detector), so changing
+a default does not change what a case measures.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -24,7 +23,8 @@ from parface_sdk.geometry import read_pts
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent
-SHARED = Path(os.environ.get("PARFACE_SHARED", REPO.parent / "shared"))
+sys.path.insert(0, str(REPO / "tests"))
+from conftest import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
 
 # (name, image path relative to its root, root: "repo" or "shared", .pts for the given box)
 FACES = [
@@ -59,7 +59,7 @@ def image_path(root: str, relative: str) -> Path:
 def run_case(image: Path, box: list[float] | None, refine: bool) -> dict:
     from parface_sdk import Aligner, AlignerOptions
 
-    with Aligner(None, AlignerOptions(refine=refine, threads=1)) as aligner:  # the shipped model
+    with Aligner(None, AlignerOptions(recrop=refine, threads=1)) as aligner:  # the shipped model
         result = aligner.align(image, boxes=None if box is None else [box])
     return {
         "faces": [

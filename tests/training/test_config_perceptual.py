@@ -9,8 +9,9 @@ import pytest
 
 pytest.importorskip("pydantic")
 
-from parface_training.config import AutoencoderConfig, InversionConfig, load_stage_config  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
+
+from parface_training.config import AutoencoderConfig, InversionConfig, load_stage_config  # noqa: E402
 
 
 def test_vgg19_weights_is_a_deprecated_alias(tmp_path):

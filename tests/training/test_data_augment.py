@@ -1,4 +1,4 @@
-"""Crop augmentation (training/data/augment.py): the one-sided warp moves one mouth corner (or brow)
+"""Crop augmentation (parface_training/data/augment.py): the one-sided warp moves one mouth corner (or brow)
 with its label and leaves the other side alone; lighting and occlusion keep the crop's format."""
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from parface_training.data.bfm_fit import BFM68, JAW, fit, fit_labels
 
 

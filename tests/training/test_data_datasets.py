@@ -9,12 +9,11 @@ import pytest
 torch = pytest.importorskip("torch")
 cv2 = pytest.importorskip("cv2")
 
+from parface_sdk.nn.softargmax import heatmap_to_crop, soft_argmax  # noqa: E402
+from parface_sdk.spec import ModelSpec  # noqa: E402
 from parface_training.data import LandmarkDataset, UnlabeledDataset, render_heatmaps  # noqa: E402
 from parface_training.data.flip import FLIP_PERM_68  # noqa: E402
 from parface_training.data.heatmaps import crop_to_heatmap  # noqa: E402
-
-from parface_sdk.nn.softargmax import heatmap_to_crop, soft_argmax  # noqa: E402
-from parface_sdk.spec import ModelSpec  # noqa: E402
 
 torch.set_num_threads(1)
 SPEC = ModelSpec.for_variant("light")

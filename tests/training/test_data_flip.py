@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from parface_training.data.flip import FLIP_PERM_68, flip_image, flip_landmarks, load_flip_perm
 
 

@@ -1,4 +1,4 @@
-"""AFLW large-pose records and the train / validation split (training/data/largepose.py)."""
+"""AFLW large-pose records and the train / validation split (parface_training/data/largepose.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from parface_training.data.largepose import is_validation, largepose_records, split_records
 
 

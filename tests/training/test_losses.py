@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from conftest import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
 
 from parface_training.losses import (  # noqa: E402
     PERCEPTUAL_LAYERS,
@@ -24,7 +25,6 @@ from parface_training.losses import (  # noqa: E402
     vgg_layer_names,
 )
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 VGG16_NPZ = SHARED / "models" / "vgg16-imagenet" / "vgg16_features_conv0-6.npz"
 
 OMEGA, THETA, EPSILON, ALPHA = 14.0, 0.5, 1.0, 2.1

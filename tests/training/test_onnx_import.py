@@ -1,4 +1,4 @@
-"""training/onnx_import.py: BatchNorm re-parametrisation and recovery of a checkpoint from ONNX."""
+"""parface_training/onnx_import.py: BatchNorm re-parametrisation and recovery of a checkpoint from ONNX."""
 
 from __future__ import annotations
 
@@ -72,9 +72,8 @@ def test_import_onnx_reproduces_onnxruntime(tiny_onnx, tiny_net):
 
 def test_onnx_import_command_writes_a_loadable_checkpoint(tiny_onnx, tmp_path, shared_dir):
     pytest.importorskip("onnxruntime")
-    from parface_training.onnx_import import main
-
     from parface_sdk.nn.checkpoint import load_checkpoint
+    from parface_training.onnx_import import main
 
     images = tmp_path / "faces"
     images.mkdir()

@@ -13,7 +13,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+from conftest import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
+
 DATA = SHARED / "data"
 VGG16_NPZ = SHARED / "models" / "vgg16-imagenet" / "vgg16_features_conv0-6.npz"
 PERCEPTUAL_ON = "on (VGG16 ImageNet relu1_2/2_2/3_3, vgg16_features_conv0-6.npz)"
@@ -54,7 +55,7 @@ def _few_largepose(tmp_path: Path, train: int = 8, held_out: int = 3, fraction: 
 
 
 def _recipe(tmp_path: Path, steps: int, perceptual: bool = True, **stage_overrides) -> Path:
-    pytest.importorskip("parface_training.data.labels", reason="training/data is not installed yet")
+    pytest.importorskip("parface_training.data.labels", reason="parface_training/data is not installed yet")
     labeled, unlabeled = _few_faces(tmp_path)
     largepose = _few_largepose(tmp_path)
     # Stages 1-2 with the shipped VGG16 features (relu1_2/2_2/3_3), as the CPU recipe runs them.
@@ -106,11 +107,11 @@ def _column(log: Path, name: str) -> list[float]:
         return [float(row[name]) for row in csv.DictReader(handle)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not VGG16_NPZ.is_file(), reason=f"shared VGG16 weights not found at {VGG16_NPZ}")
 def test_every_stage_runs_and_the_result_loads(tmp_path):
-    from parface_training.cli import main
-
     from parface_sdk.nn.checkpoint import load_checkpoint, read_checkpoint_spec
+    from parface_training.cli import main
 
     assert main(["all", "--config", str(_recipe(tmp_path, steps=2))]) == 0
     run = tmp_path / "run"

@@ -1,1 +1,0 @@
-"""Training ParFace-Net: the paper's five stages, driven by typed recipes (see training/README.md)."""
