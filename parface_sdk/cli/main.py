@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "eval": "parface_sdk.cli.evaluate",
     "export": "parface_sdk.cli.export",
     "batch": "parface_sdk.cli.batch",
+    "serve": "parface_sdk.cli.serve",
 }
 # subcommand -> (import name -> pip name, extra, purpose): checked before any work starts, so a
 # missing package is one line naming the extra, not a failure after a whole video.

@@ -16,14 +16,13 @@ Ray is imported here only when a job starts; the SDK's runtime never imports it.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parface_sdk.scale import require_ray
+from parface_sdk.scale import require_ray, start_ray
 from parface_sdk.scale.shards import (
     BatchIncompleteError,
     Shard,
@@ -123,25 +122,6 @@ def _settings(model: str | None, options: dict[str, Any], shard_size: int) -> di
     return {"model_sha256": sha256_of(path), "options": options, "shard_size": shard_size}
 
 
-def _start_ray(ray, address: str | None, actors: int, cpus_per_actor: float, num_gpus: float, verbose: bool):
-    """Connect to ``address``, or start a local Ray bound to 127.0.0.1. Returns whether we started it."""
-    if ray.is_initialized():
-        return False
-    if address:
-        ray.init(address=address, log_to_driver=verbose)
-        return True
-    cpus = max(os.cpu_count() or 1, math.ceil(actors * cpus_per_actor) + 1)
-    ray.init(
-        num_cpus=cpus,
-        num_gpus=math.ceil(actors * num_gpus) if num_gpus else None,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        log_to_driver=verbose,
-        configure_logging=verbose,
-    )
-    return True
-
-
 def run_batch(
     inputs: list[str | os.PathLike],
     out: str | os.PathLike,
@@ -164,9 +144,7 @@ def run_batch(
     """
     from parface_sdk.options import AlignerOptions
 
-    if address is None:  # a local Ray on 127.0.0.1: must be set before ray is imported
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    ray = require_ray("data", purpose="parface batch")
+    ray = require_ray("data", purpose="parface batch", local=address is None)
     started = time.perf_counter()
     out = Path(out)
     options = dict(options or {})
@@ -214,7 +192,7 @@ def _run_shards(
     from tqdm import tqdm
 
     actors = max(1, min(actors, len(todo)))
-    started_here = _start_ray(ray, address, actors, cpus_per_actor, num_gpus, verbose)
+    started_here = start_ray(ray, address, actors * cpus_per_actor, actors * num_gpus, verbose)
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = progress and verbose
