@@ -161,3 +161,34 @@ def test_runtime_core_never_imports_ray():
         "assert 'ray' not in sys.modules, 'ray imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_video_is_one_task_with_a_row_per_frame(image_folder, aligner, write_clip, tmp_path):
+    import cv2
+
+    from parface_sdk.geometry import sha256_of
+    from parface_sdk.scale.rows import check_exactly_once, shard_table
+
+    clip = tmp_path / "media" / "clip.mp4"
+    clip.parent.mkdir()
+    write_clip(clip, cv2.imread(str(image_folder / "astronaut.jpg")), 5)
+    (tmp_path / "media" / "bad.mp4").write_bytes(b"not a video")
+    (tmp_path / "media" / "a.jpg").write_bytes((image_folder / "astronaut.jpg").read_bytes())
+    items = list_inputs([tmp_path / "media"])
+    assert [(i.id, i.kind) for i in items] == [
+        ("a.jpg", "image"),
+        ("bad.mp4", "video"),
+        ("clip.mp4", "video"),
+    ]
+    shards = plan_shards(items, 10)
+    assert [len(s.items) for s in shards] == [1, 1, 1]
+    sha = sha256_of(aligner.model_path)
+    tables = [shard_table(aligner, shard, sha, 4)[0] for shard in shards]
+    assert check_exactly_once(pa.concat_tables(tables), 3) == []
+    (bad,) = tables[1].to_pylist()
+    assert bad["status"] == "error" and bad["error_type"] == "VideoError"
+    frames = tables[2].to_pylist()
+    assert [row["frame_index"] for row in frames] == [0, 1, 2, 3, 4]
+    assert all(row["status"] == "ok" and row["face_index"] == 0 for row in frames)
+    assert frames[1]["timestamp"] > frames[0]["timestamp"]
+    assert np.array(frames[0]["landmarks"]).shape == (68, 3)
