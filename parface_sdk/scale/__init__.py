@@ -44,12 +44,21 @@ def start_ray(ray, address: str | None, cpus: float, gpus: float = 0.0, verbose:
     if address:
         ray.init(address=address, log_to_driver=verbose)
         return True
-    ray.init(
-        num_cpus=max(os.cpu_count() or 1, math.ceil(cpus) + 1),
-        num_gpus=math.ceil(gpus) if gpus else None,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        log_to_driver=verbose,
-        configure_logging=verbose,
-    )
+    for attempt in range(2):
+        try:
+            ray.init(
+                num_cpus=max(os.cpu_count() or 1, math.ceil(cpus) + 1),
+                num_gpus=math.ceil(gpus) if gpus else None,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                log_to_driver=verbose,
+                configure_logging=verbose,
+            )
+            return True
+        except Exception as exc:
+            # Ray gives its local node's agents about 15 s to start; a busy machine (or a cold file
+            # cache) can miss that. A second try usually finds the imports cached.
+            if "timed out during startup" not in str(exc) or attempt == 1:
+                raise
+            ray.shutdown()
     return True

@@ -151,26 +151,49 @@ def run_batch(
     options.setdefault("threads", max(1, int(cpus_per_actor)))
     options = AlignerOptions(**options).model_dump(mode="json", exclude_defaults=True)
     model = None if model is None else str(model)
+    if model is not None and not Path(model).is_file():
+        from parface_sdk.errors import ModelNotFoundError
+
+        raise ModelNotFoundError(f"no model file at {model}; pass an existing .onnx / .safetensors file")
     items = list_inputs(list(inputs))
     shards = plan_shards(items, shard_size)
     todo = prepare_plan(out, shards, _settings(model, options, shard_size))
     report = BatchReport(inputs=len(items), shards=len(shards), skipped_shards=len(shards) - len(todo))
     report.out = str(out)
+    failure = None
     if todo:
-        _run_shards(
-            ray, todo, out, model, options, actors, batch_size, cpus_per_actor, num_gpus, address,
-            progress, verbose, report,
-        )  # fmt: skip
+        try:
+            _run_shards(
+                ray, todo, out, model, options, actors, batch_size, cpus_per_actor, num_gpus, address,
+                progress, verbose, report,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001  Ray's errors carry remote tracebacks: keep one line
+            failure = exc
     missing = [s.index for s in shards if not (out / s.file_name).is_file()]
-    if missing:
+    if missing or failure is not None:
+        reason = f": {_cause_line(failure)}" if failure is not None else ""
         raise BatchIncompleteError(
-            f"{len(missing)} of {len(shards)} shards were not written (first: {missing[:5]}); "
-            "run the same command again to finish them"
-        )
+            f"the batch job failed{reason}; {len(missing)} of {len(shards)} shards were not written "
+            f"(first: {missing[:5]}); run the same command again to finish them"
+        ) from failure
     if report.skipped_shards:  # count the rows of shards written by an earlier run too
         _count_existing(out, [s for s in shards if s not in todo], report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _cause_line(exc: BaseException) -> str:
+    """The root cause of a (possibly Ray-wrapped) error as ``Type: message``, on one line."""
+    cause = exc
+    while getattr(cause, "cause", None) is not None and cause.cause is not cause:  # RayTaskError
+        cause = cause.cause
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("Traceback", "File ", "^"))]
+    return f"{type(cause).__name__}: {(useful or lines or [''])[-1][:300]}"
 
 
 def _count_existing(out: Path, shards: list[Shard], report: BatchReport) -> None:

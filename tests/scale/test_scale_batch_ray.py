@@ -1,6 +1,6 @@
 """`parface batch` on a local Ray (127.0.0.1, 2 actors): an actor killed mid-shard loses nothing and
 duplicates nothing; a rerun skips the finished shards. Runs in the default suite, bounded (one
-local Ray start, about 30 s on 2 busy cores; the child process group is killed at 120 s)."""
+local Ray start, about 30 s on 2 busy cores; the child process group is killed at 240 s)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,11 @@ def test_killed_actor_loses_and_duplicates_nothing(image_folder, aligner, tmp_pa
         "--batch-size", "2", "--no-progress",
     ]  # fmt: skip
     # The actor that takes shard 2 exits abruptly (os._exit) mid-run, once; Ray restarts it and retries.
-    done = run_parface(args, timeout=120, env={CRASH_HOOK_ENV: f"2:{marker}"})
+    done = run_parface(args, timeout=240, env={CRASH_HOOK_ENV: f"2:{marker}"})
+    if "timed out during startup" in done.stderr:  # the machine, not the code: Ray's own 15 s limit
+        pytest.skip(
+            "a local Ray could not start here (its agents missed Ray's start-up deadline: machine busy)"
+        )
     assert marker.is_file(), f"the crash hook never fired\n{done.stderr[-2000:]}"
     assert done.returncode == 1, done.stderr[-3000:]  # broken.jpg failed: reported, exit 1
     assert "12 inputs in 4 shards (4 written" in done.stderr
