@@ -44,7 +44,8 @@ def start_ray(ray, address: str | None, cpus: float, gpus: float = 0.0, verbose:
     if address:
         ray.init(address=address, log_to_driver=verbose)
         return True
-    for attempt in range(2):
+    attempts = max(1, int(os.environ.get("PARFACE_RAY_START_ATTEMPTS", "2")))
+    for attempt in range(attempts):
         try:
             ray.init(
                 num_cpus=max(os.cpu_count() or 1, math.ceil(cpus) + 1),
@@ -58,7 +59,7 @@ def start_ray(ray, address: str | None, cpus: float, gpus: float = 0.0, verbose:
         except Exception as exc:
             # Ray gives its local node's agents about 15 s to start; a busy machine (or a cold file
             # cache) can miss that. A second try usually finds the imports cached.
-            if "timed out during startup" not in str(exc) or attempt == 1:
+            if "timed out during startup" not in str(exc) or attempt == attempts - 1:
                 raise
             ray.shutdown()
     return True

@@ -1,6 +1,6 @@
 """`parface batch` on a local Ray (127.0.0.1, 2 actors): an actor killed mid-shard loses nothing and
 duplicates nothing; a rerun skips the finished shards. Runs in the default suite, bounded (one
-local Ray start, about 30 s on 2 busy cores; the child process group is killed at 240 s)."""
+local Ray start, about 30 s on 2 busy cores; the child process group is killed at 150 s)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def test_killed_actor_loses_and_duplicates_nothing(image_folder, aligner, tmp_pa
         "--batch-size", "2", "--no-progress",
     ]  # fmt: skip
     # The actor that takes shard 2 exits abruptly (os._exit) mid-run, once; Ray restarts it and retries.
-    done = run_parface(args, timeout=240, env={CRASH_HOOK_ENV: f"2:{marker}"})
+    done = run_parface(
+        args, timeout=150, env={CRASH_HOOK_ENV: f"2:{marker}", "PARFACE_RAY_START_ATTEMPTS": "1"}
+    )
     if "timed out during startup" in done.stderr:  # the machine, not the code: Ray's own 15 s limit
         pytest.skip(
             "a local Ray could not start here (its agents missed Ray's start-up deadline: machine busy)"
