@@ -179,7 +179,8 @@ def run_batch(
             f"(first: {missing[:5]}); run the same command again to finish them"
         ) from failure
     if report.skipped_shards:  # count the rows of shards written by an earlier run too
-        _count_existing(out, [s for s in shards if s not in todo], report)
+        pending = {s.index for s in todo}
+        _count_existing(out, [s for s in shards if s.index not in pending], report)
     report.seconds = time.perf_counter() - started
     return report
 
