@@ -3,7 +3,9 @@
 Writes ``<out_dir>/<name>/config.pbtxt`` and ``<out_dir>/<name>/1/model.onnx``. Crop graphs get
 server-side dynamic batching (Triton joins single-face requests into batches up to
 ``max_batch``); frame graphs take one frame per request with its own batch of faces, so they are
-served without Triton batching (``max_batch_size: 0``). The ParFace spec is copied into the
+served without Triton batching (``max_batch_size: 0``). With TensorRT (``--trt``, ``--trt-fp16``)
+the onnxruntime backend gets an optimisation profile covering every request shape and, with
+``--trt-engine-cache``, keeps its built engines across restarts. The ParFace spec is copied into the
 config's ``parameters`` so clients can read the input size and normalisation from the server.
 """
 
@@ -14,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from parface_sdk.backends.graph_io import CROPS_INPUT, FRAME_INPUT, TRANSFORMS_INPUT
+from parface_sdk.errors import InvalidOptionError
 from parface_sdk.spec import SPEC_METADATA_KEY, ModelSpec
 
 
@@ -26,6 +29,38 @@ def _block(kind: str, tensors: list[str]) -> str:
     return f"{kind} [\n" + ",\n".join(tensors) + "\n]"
 
 
+def _profile(shapes: dict[str, list[int]]) -> str:
+    """TensorRT profile shapes as onnxruntime reads them: ``name:1x3x64x64,name2:...``."""
+    return ",".join(f"{name}:{'x'.join(map(str, dims))}" for name, dims in shapes.items())
+
+
+def tensorrt_profiles(
+    spec: ModelSpec, max_batch: int, max_frame: tuple[int, int] = (1080, 1920)
+) -> dict[str, str]:
+    """The TensorRT provider's optimisation profile (min / opt / max input shapes), so one engine
+    covers every request: crop graphs 1 to ``max_batch`` crops; frame graphs frames up to
+    ``max_frame`` (height, width) with 1 to ``max_batch`` faces each (optimised for 720p, 1 face)."""
+    size = spec.input_size
+    if spec.graph == "crop":
+        low, opt = {"crops": [1, 3, size, size]}, {"crops": [max_batch, 3, size, size]}
+        high = opt
+    else:
+        height, width = max_frame
+        low = {"frame": [1, 3, size, size], "transforms": [1, 2, 3]}
+        opt = {"frame": [1, 3, min(720, height), min(1280, width)], "transforms": [1, 2, 3]}
+        high = {"frame": [1, 3, height, width], "transforms": [max_batch, 2, 3]}
+    return {
+        "trt_profile_min_shapes": _profile(low),
+        "trt_profile_opt_shapes": _profile(opt),
+        "trt_profile_max_shapes": _profile(high),
+    }
+
+
+def _quoted(text: str) -> str:
+    # A JSON string literal (quotes and backslashes escaped) is a valid pbtxt string literal.
+    return json.dumps(str(text), ensure_ascii=False)
+
+
 def triton_config(
     spec: ModelSpec,
     name: str,
@@ -35,24 +70,53 @@ def triton_config(
     tensorrt_fp16: bool = False,
     instances: int = 1,
     max_queue_delay_us: int = 500,
+    tensorrt: bool = False,
+    trt_engine_cache: str | None = None,
+    dynamic_batching: bool | None = None,
+    preferred_batch_sizes: list[int] | None = None,
+    max_frame: tuple[int, int] = (1080, 1920),
 ) -> str:
-    """The text of ``config.pbtxt`` for ``spec``'s graph (protobuf text format)."""
+    """The text of ``config.pbtxt`` for ``spec``'s graph (protobuf text format).
+
+    ``max_batch``: crop graphs, Triton's ``max_batch_size``; frame graphs (one frame per request,
+    ``max_batch_size: 0``), the most faces per frame in the TensorRT profile.
+    ``dynamic_batching``: crop graphs default on (``preferred_batch_sizes``, default 4/8/16/max,
+    and ``max_queue_delay_us``); frame graphs cannot be batched by Triton (frames differ in size).
+    ``tensorrt`` / ``tensorrt_fp16``: run the graph with the onnxruntime backend's TensorRT provider
+    (FP32 / FP16), with an optimisation profile (:func:`tensorrt_profiles`) covering every
+    request; ``trt_engine_cache`` (a folder as the server sees it) keeps the built engines there,
+    so a restart does not rebuild them. Both need ``gpu``.
+    """
+    if max_batch < 1:
+        raise InvalidOptionError(f"max_batch must be at least 1, got {max_batch}")
+    tensorrt = tensorrt or tensorrt_fp16 or trt_engine_cache is not None
+    if tensorrt and not gpu:
+        raise InvalidOptionError(
+            "TensorRT (--trt, --trt-fp16, --trt-engine-cache) needs GPU instances, not --cpu"
+        )
+    if dynamic_batching and spec.graph != "crop":
+        raise InvalidOptionError(
+            "Triton cannot batch a frame graph's requests (frames differ in size; max_batch_size 0); "
+            "export a crop graph for dynamic batching"
+        )
     size, count = spec.input_size, spec.num_landmarks
+    batching = ""
     if spec.graph == "crop":
         header = [f'name: "{name}"', 'platform: "onnxruntime_onnx"', f"max_batch_size: {max_batch}"]
         inputs = [_tensor(CROPS_INPUT, [3, size, size])]
         outputs = [_tensor("landmarks", [count, 3]), _tensor("confidence", [count])]
-        preferred = sorted({b for b in (4, 8, 16, max_batch) if b <= max_batch})
-        batching = (
-            "dynamic_batching {\n"
-            f"  preferred_batch_size: [ {', '.join(map(str, preferred))} ]\n"
-            f"  max_queue_delay_microseconds: {max_queue_delay_us}\n}}"
-        )
+        if dynamic_batching is None or dynamic_batching:
+            wanted = preferred_batch_sizes or (4, 8, 16, max_batch)
+            preferred = sorted({b for b in wanted if 1 <= b <= max_batch})
+            batching = (
+                "dynamic_batching {\n"
+                + (f"  preferred_batch_size: [ {', '.join(map(str, preferred))} ]\n" if preferred else "")
+                + f"  max_queue_delay_microseconds: {max_queue_delay_us}\n}}"
+            )
     else:
         header = [f'name: "{name}"', 'platform: "onnxruntime_onnx"', "max_batch_size: 0"]
         inputs = [_tensor(FRAME_INPUT, [1, 3, -1, -1]), _tensor(TRANSFORMS_INPUT, [-1, 2, 3])]
         outputs = [_tensor("landmarks", [-1, count, 3]), _tensor("confidence", [-1, count])]
-        batching = ""
     kind = "KIND_GPU" if gpu else "KIND_CPU"
     parts = [
         "\n".join(header),
@@ -61,16 +125,22 @@ def triton_config(
         batching,
         f"instance_group [\n  {{\n    count: {instances}\n    kind: {kind}\n  }}\n]",
     ]
-    if gpu and tensorrt_fp16:
+    if tensorrt:
+        options = {
+            "precision_mode": "FP16" if tensorrt_fp16 else "FP32",
+            "max_workspace_size_bytes": "2147483648",
+            **tensorrt_profiles(spec, max_batch, max_frame),
+        }
+        if trt_engine_cache is not None:
+            options.update(trt_engine_cache_enable="1", trt_engine_cache_path=str(trt_engine_cache))
+        lines = "".join(
+            f"        parameters {{ key: {_quoted(k)} value: {_quoted(v)} }}\n" for k, v in options.items()
+        )
         parts.append(
             "optimization {\n  execution_accelerators {\n    gpu_execution_accelerator: [\n      {\n"
-            '        name: "tensorrt"\n'
-            '        parameters { key: "precision_mode" value: "FP16" }\n'
-            '        parameters { key: "max_workspace_size_bytes" value: "2147483648" }\n'
-            "      }\n    ]\n  }\n}"
+            '        name: "tensorrt"\n' + lines + "      }\n    ]\n  }\n}"
         )
-    # A JSON string literal (quotes and backslashes escaped) is a valid pbtxt string literal.
-    spec_text = json.dumps(spec.to_json(), ensure_ascii=False)
+    spec_text = _quoted(spec.to_json())
     parts.append(f'parameters {{\n  key: "{SPEC_METADATA_KEY}"\n  value: {{ string_value: {spec_text} }}\n}}')
     return "\n".join(part for part in parts if part) + "\n"
 
@@ -85,17 +155,21 @@ def export_triton_repository(
     gpu: bool = True,
     tensorrt_fp16: bool = False,
     instances: int = 1,
+    **options,
 ) -> Path:
-    """Write the model folder for ``onnx_path`` into the repository ``out_dir``; returns the folder."""
+    """Write the model folder for ``onnx_path`` into the repository ``out_dir``; returns the folder.
+    ``options``: the other keywords of :func:`triton_config` (TensorRT, engine cache, batching)."""
     from parface_export.onnx_export import read_spec
 
     spec = read_spec(onnx_path)
     if max_batch < 1:
         raise ValueError(f"max_batch must be at least 1, got {max_batch}")
     name = name or f"parface_{spec.variant}" + ("_frame" if spec.graph == "frame" else "")
+    text = triton_config(
+        spec, name, max_batch, gpu=gpu, tensorrt_fp16=tensorrt_fp16, instances=instances, **options
+    )
     folder = Path(out_dir) / name
     (folder / str(version)).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(onnx_path, folder / str(version) / "model.onnx")
-    text = triton_config(spec, name, max_batch, gpu=gpu, tensorrt_fp16=tensorrt_fp16, instances=instances)
     (folder / "config.pbtxt").write_text(text)
     return folder

@@ -3,6 +3,10 @@
 Output names: ``OUT/<path below the input folder>/<image name>.json`` (``DIR/sub/a.jpg`` ->
 ``OUT/sub/a.jpg.json``, overlay ``OUT/sub/a.jpg.overlay.png``); a file given directly writes
 ``OUT/<image name>.json``. Files are written atomically with the usual permissions (umask).
+
+Many processes over one folder: ``--shard I/N`` takes the images whose output name hashes to
+shard I of N (each process decides alone, the same way); ``--skip-existing`` skips images whose
+outputs are already there, so a rerun after a crash does only what is left.
 """
 
 from __future__ import annotations
@@ -43,6 +47,16 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--detector", default="auto", help="face detector name (default: auto)")
     parser.add_argument("--detector-model", type=Path, default=None, help="detector model file")
     parser.add_argument("--no-recrop", action="store_true", help="skip the landmark re-crop pass")
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="only the images of shard I of N (0 <= I < N, by a hash of the output name), "
+        "for N processes or machines over one folder",
+    )
+    parser.add_argument(
+        "--skip-existing", action="store_true", help="skip images whose outputs already exist (resume)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -113,6 +127,26 @@ def _make_aligner(args: argparse.Namespace):
     return aligner
 
 
+def _select(images: list[tuple[Path, Path]], args: argparse.Namespace) -> list[tuple[Path, Path]]:
+    """``--shard I/N`` and ``--skip-existing``: the images this process still has to align."""
+    shard = getattr(args, "shard", None)
+    if shard is not None:
+        from parface_sdk.scale.shards import in_shard, parse_shard
+
+        index, count = parse_shard(shard)
+        images = [(image, name) for image, name in images if in_shard(name.as_posix(), index, count)]
+    if getattr(args, "skip_existing", False):
+        done = len(images)
+        images = [
+            (image, name)
+            for image, name in images
+            if not (args.out / f"{name}.json").is_file()
+            or (args.draw and not (args.out / f"{name}{OVERLAY_SUFFIX}").is_file())
+        ]
+        logger.info("--skip-existing: %d of %d images already aligned", done - len(images), done)
+    return images
+
+
 def run(args: argparse.Namespace) -> int:
     import cv2
     from tqdm import tqdm
@@ -121,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from parface_sdk.image import load_image
 
     try:
-        images = collect_images(args.inputs, args.out)
+        images = _select(collect_images(args.inputs, args.out), args)
         aligner = _make_aligner(args)
     except (ParfaceError, ValueError) as exc:
         print(f"parface align: {error_line(exc)}", file=sys.stderr)

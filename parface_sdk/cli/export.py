@@ -2,7 +2,8 @@
 
 parface export onnx model.safetensors -o model.onnx [--graph frame] [--fp16] [--parity DATA_DIR]
 parface export tensorrt model.onnx -o model.engine [--fp32] [--max-batch 32] [--timing-cache FILE]
-parface export triton model.onnx -o model_repository [--max-batch 32] [--trt-fp16]
+parface export triton model.onnx -o model_repository [--max-batch 32] [--trt | --trt-fp16]
+    [--trt-engine-cache /cache] [--no-dynamic-batching] [--max-frame 1080 1920]
 parface export info model.onnx|model.engine
 """
 
@@ -71,6 +72,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     triton.add_argument("--cpu", action="store_true", help="instances on CPU instead of GPU")
     triton.add_argument("--trt-fp16", action="store_true", help="let Triton run it with TensorRT FP16")
     triton.add_argument("--instances", type=int, default=1, help="model instances (default 1)")
+    triton.add_argument("--trt", action="store_true", help="let Triton run it with TensorRT (FP32)")
+    triton.add_argument(
+        "--trt-engine-cache", metavar="DIR", help="TensorRT engine cache folder, as the server sees it"
+    )
+    triton.add_argument(
+        "--dynamic-batching",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Triton batching of crop-graph requests (default on; frame graphs cannot)",
+    )
+    triton.add_argument("--preferred-batch", type=int, nargs="+", help="preferred batch sizes")
+    triton.add_argument("--max-queue-delay-us", type=int, default=500, help="batching delay (default 500)")
+    triton.add_argument(
+        "--max-frame", type=int, nargs=2, default=(1080, 1920), metavar=("H", "W"),
+        help="frame graph: largest frame in the TensorRT profile (default 1080 1920)",
+    )  # fmt: skip
 
     info = targets.add_parser("info", help="print the spec of an ONNX model or the header of an engine")
     info.add_argument("model", type=Path)
@@ -174,6 +191,12 @@ def _run_triton(args) -> int:
         gpu=not args.cpu,
         tensorrt_fp16=args.trt_fp16,
         instances=args.instances,
+        tensorrt=args.trt,
+        trt_engine_cache=args.trt_engine_cache,
+        dynamic_batching=args.dynamic_batching,
+        preferred_batch_sizes=args.preferred_batch,
+        max_queue_delay_us=args.max_queue_delay_us,
+        max_frame=tuple(args.max_frame),
     )
     print(f"wrote {folder}/config.pbtxt and {folder}/1/model.onnx")
     print(f"serve with: tritonserver --model-repository {args.output.resolve()}")

@@ -16,11 +16,15 @@ SUBCOMMANDS = {
     "analyze": "parface_sdk.cli.analyze",
     "eval": "parface_sdk.cli.evaluate",
     "export": "parface_sdk.cli.export",
+    "batch": "parface_sdk.cli.batch",
+    "serve": "parface_sdk.cli.serve",
 }
 # subcommand -> (import name -> pip name, extra, purpose): checked before any work starts, so a
 # missing package is one line naming the extra, not a failure after a whole video.
 REQUIREMENTS = {
     "analyze": ({"matplotlib": "matplotlib"}, "analysis", "parface analyze (its plots)"),
+    "batch": ({"ray": "ray[data]", "pyarrow": "pyarrow", "fsspec": "fsspec"}, "ray", "parface batch"),
+    "serve": ({"ray": "ray[serve]", "starlette": "starlette"}, "ray", "parface serve"),
 }
 
 
