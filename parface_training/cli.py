@@ -26,7 +26,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Train ParFace-Net stage by stage (paper sections III and IV-B).",
         epilog="Overrides are dotted KEY=VALUE pairs, e.g. optimizer.lr=1e-3 max_minutes=10.",
     )
-    parser.add_argument("stage", choices=[*STAGES, "all"], help="the stage to train, or 'all' in sequence")
+    parser.add_argument(
+        "stage",
+        choices=[*STAGES, "all"],
+        help="the stage to train, or 'all' in sequence "
+        "('parface-train refine --help': stage 7, the patch refiner)",
+    )
     parser.add_argument("--config", required=True, help="a stage recipe, or a pipeline recipe (JSON/YAML)")
     parser.add_argument("--resume", action="store_true", help="continue from the stage's last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bar; log lines instead")
@@ -35,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["refine"]:
+        # Stage 7 (model v4) has its own options: parface-train refine --help
+        from parface_training.stages.refine import main as refine_main
+
+        return refine_main(argv[1:])
     args = _parser().parse_intermixed_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = list(args.overrides) + (["progress_bar=false"] if args.quiet else [])

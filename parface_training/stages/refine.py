@@ -1,6 +1,6 @@
 """Stage 7 (model v4, not in the paper): train the patch refiner over a frozen ParFace-Net.
 
-    python -m parface_training.stages.refine --init parface_sdk/models/parface_light.safetensors \
+    parface-train refine --init parface_sdk/models/parface_light.safetensors \
         --shared ../shared --run-dir /work/runs/refiner --max-minutes 150 [--resume]
 
 The global network (v3) is frozen; only the refiner's cascade steps learn. Faces: the 300-W train
@@ -35,6 +35,10 @@ INNER = 17
 
 def refined_spec(base_path: Path, size: int, notes: dict):
     base = read_checkpoint_spec(base_path)
+    if base.refiner is not None:  # continuing from a refined model (e.g. the shipped v4)
+        history = dict(base.training)
+        history["refine_continued"] = notes
+        return base.model_copy(update={"training": history, "source_sha256": None, "weights_sha256": None})
     ratio = size / base.input_size
     training = dict(base.training)
     training["refine"] = notes
@@ -139,7 +143,12 @@ def evaluate(model: RefinedParFaceNet, images, points, batch: int = 32) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--init", type=Path, required=True, help="the frozen global model (.safetensors)")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        required=True,
+        help="the frozen global model (.safetensors), or a refined model whose refiner training continues",
+    )
     parser.add_argument("--shared", type=Path, required=True)
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--size", type=int, default=256)
@@ -172,8 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     model = RefinedParFaceNet(spec)
     from safetensors.torch import load_file
 
-    base_state = {k: v for k, v in load_file(str(args.init)).items() if not k.startswith("discriminator.")}
-    model.base.load_state_dict(base_state)
+    state = {k: v for k, v in load_file(str(args.init)).items() if "discriminator." not in k}
+    if read_checkpoint_spec(args.init).refiner is not None:
+        model.load_state_dict(state)  # base and refiner steps: training continues from them
+    else:
+        model.base.load_state_dict(state)
     for parameter in model.base.parameters():
         parameter.requires_grad_(False)
     model.base.eval()  # frozen, BatchNorm statistics included (``train()`` below is on the steps only)

@@ -313,3 +313,28 @@ def test_augment_crop_default_options_never_draw_a_thin_plate_warp(face, monkeyp
         side = int(reference.integers(0, 2))
         _, expected = one_sided_warp(chip, points, reference, 0.15, region, side)
         np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_eyelid_warp_lowers_one_upper_lid_only(face, side):
+    from parface_training.data.augment import EYELIDS, eyelid_warp
+
+    chip, points = face
+    warped, moved = eyelid_warp(chip, points, None, side=side, closure=0.5)
+    upper, lower = EYELIDS[side]
+    expected = points[list(upper), :2] + 0.5 * (points[list(lower), :2] - points[list(upper), :2])
+    np.testing.assert_allclose(moved[list(upper), :2], expected, atol=1e-4)
+    others = [i for i in range(68) if i not in upper]
+    np.testing.assert_array_equal(moved[others], points[others])
+    assert warped.shape == chip.shape and not np.array_equal(warped, chip)
+
+
+def test_one_sided_mix_is_reproducible_and_keeps_shapes(face):
+    from parface_training.data.augment import one_sided_mix
+
+    chip, points = face
+    first = one_sided_mix(chip, points, np.random.default_rng(3), probability=1.0)
+    again = one_sided_mix(chip, points, np.random.default_rng(3), probability=1.0)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert first[0].shape == chip.shape and first[1].shape == points.shape
