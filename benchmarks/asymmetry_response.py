@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             before = aligner.align(image, boxes=[box], color="RGB").faces[0].landmarks
             down, iod = _down(truth)
             if args.warp == "tps":
-                from parface_sdk.analysis.simulate import down_direction
+                from parface_sdk.face_regions import down_direction
 
                 down, iod = down_direction(truth[:, :2]), float(np.linalg.norm(truth[45, :2] - truth[36, :2]))
             for region, (moved, mirrored) in REGIONS.items():
