@@ -142,6 +142,8 @@ def faces_from_detections(
     """
     boxes, scores, transforms, owners = [], [], [], []
     for owner, image in enumerate(images):
+        if min(image.shape[:2]) < 2:  # a 1-pixel-wide image holds no face: an empty result
+            continue
         found = detector.detect(image)
         keep = found.scores >= score_threshold
         kept_boxes, kept_scores = found.boxes[keep][:max_faces], found.scores[keep][:max_faces]
