@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-from parface_sdk.cli.common import guarded, require_extra
+from parface_sdk.cli.common import OneLineArgumentParser, guarded, require_extra
 
 # subcommand -> module exposing add_parser(subparsers) and run(args) -> int
 SUBCOMMANDS = {
@@ -25,7 +25,7 @@ REQUIREMENTS = {
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parface", description="3D facial landmarks with ParFace-Net")
+    parser = OneLineArgumentParser(prog="parface", description="3D facial landmarks with ParFace-Net")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in SUBCOMMANDS.items():
