@@ -125,7 +125,7 @@ def small_faces(faces: list, seed: int = 0) -> list[tuple[str, np.ndarray, list[
     return out
 
 
-def make_detectors() -> dict[str, object]:
+def make_detectors(only: list[str] | None = None) -> dict[str, object]:
     models = SHARED / "models"
     wanted = {
         "blazeface_dual": ("blazeface_dual", None),
@@ -137,6 +137,8 @@ def make_detectors() -> dict[str, object]:
     }
     detectors: dict[str, object] = {}
     for label, (name, path) in wanted.items():
+        if only and label not in only:
+            continue
         if path is not None and not path.is_file():
             print(f"skip {label}: no model file at {path}", file=sys.stderr)
             continue
@@ -196,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--utk", type=int, default=200, help="UTKFace chips (evenly spaced)")
     parser.add_argument("--aflw", type=int, default=200, help="aflw2000-3d-test images (evenly spaced)")
     parser.add_argument("--tiles", type=int, default=60, help="composed multi-face images")
+    parser.add_argument("--detectors", nargs="*", help="only these (labels as in the report)")
     parser.add_argument(
         "--out", type=Path, default=REPO / "benchmarks" / "reports" / "detector_closeups.json"
     )
@@ -214,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         "small_faces": small_faces(w300),
     }
     results: dict[str, dict] = {}
-    for label, detector in make_detectors().items():
+    previous = json.loads(args.out.read_text())["results"] if args.detectors and args.out.is_file() else {}
+    results.update({k: v for k, v in previous.items() if v["detector"] not in (args.detectors or [])})
+    for label, detector in make_detectors(args.detectors).items():
         raw: dict[str, list[Detections]] = {}
         started = time.perf_counter()
         for set_name, items in {"utk": utk, **sets}.items():

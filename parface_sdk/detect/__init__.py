@@ -30,7 +30,7 @@ _DETECTORS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "cascade": ("cascade", "CascadeDetector", {}),
 }
 DETECTOR_NAMES = ("auto", *_DETECTORS)
-OFFLINE_DEFAULT = "blazeface"
+OFFLINE_DEFAULT = "blazeface_dual"  # benchmarks/detector_closeups.py, docs/detection.md
 
 __all__ = [
     "DETECTOR_NAMES",
