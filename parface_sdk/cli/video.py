@@ -70,8 +70,8 @@ def track_options(args: argparse.Namespace, **overrides):
         box=tuple(args.box) if args.box else None,
         max_frames=args.max_frames,
     )
-    values.update(overrides)
-    return TrackOptions(**values)
+    options = TrackOptions(**values)  # the user's values are checked even where a command overrides them
+    return options.with_updates(**overrides) if overrides else options
 
 
 def add_parser(subparsers) -> None:

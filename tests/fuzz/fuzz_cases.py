@@ -810,6 +810,10 @@ def option_cases(rng: random.Random, count: int, env: Env) -> list[Case]:
                     lambda e, k=key, v=value: TrackOptions(**{k: v}),
                 )
             )
+        elif roll < 0.77:
+            cases.append(
+                Case("options", f"readme-aligner-backend-torch-{index}", "ok", _torch_aligner, finite_faces)
+            )
         elif roll < 0.85:
             values = rng.choice(_GOOD_ALIGNER_OPTIONS)
             cases.append(
@@ -842,6 +846,20 @@ def option_cases(rng: random.Random, count: int, env: Env) -> list[Case]:
                 Case("options", f"model-{bad}-{index}", "error", lambda e, p=path: _make_and_close(model=p))
             )
     return cases
+
+
+def _torch_aligner(env: Env) -> Any:
+    """``Aligner(backend="torch")`` as the README writes it (skipped without the torch extra)."""
+    import importlib.util
+
+    from parface_sdk import Aligner
+
+    if importlib.util.find_spec("torch") is None:
+        return []
+    with Aligner(backend="torch", threads=1) as aligner:
+        if aligner.quality_threshold is None:
+            raise SilentWrong("the shipped torch model lost its quality_threshold")
+        return aligner.align(env.face_rgb, color="RGB")
 
 
 def _make_and_close(model: Any = None, **options: Any) -> Any:
@@ -1191,6 +1209,7 @@ def cli_cases(rng: random.Random, count: int, env: Env) -> list[Case]:
                     "triton-out-file",
                     "align-missing",
                     "align-empty-dir",
+                    "align-fifo-dir",
                     "video-missing",
                     "analyze-missing",
                 ]
@@ -1207,6 +1226,10 @@ def cli_cases(rng: random.Random, count: int, env: Env) -> list[Case]:
                 argv = ["export", "triton", model, "-o", a_file(folder)]
             elif kind == "align-missing":
                 argv = ["align", str(folder / "missing.jpg"), "--out", str(out)]
+            elif kind == "align-fifo-dir":
+                (folder / "pipes").mkdir()
+                os.mkfifo(folder / "pipes" / "a.jpg")
+                argv = ["align", str(folder / "pipes"), "--out", str(out)]
             elif kind == "align-empty-dir":
                 (folder / "empty").mkdir()
                 argv = ["align", str(folder / "empty"), "--out", str(out)]
@@ -1246,6 +1269,7 @@ def output_cases(rng: random.Random, count: int, env: Env) -> list[Case]:
                 "full-analyze",
                 "full-triton",
                 "full-bench",
+                "full-export",
             ]
         )
         if kind != "long-name" and env.tmpfs is None:
@@ -1294,6 +1318,8 @@ def _writer_argv(env: Env, command: str, folder: Path, target: Path, model: str)
         return ["analyze", str(image), str(image), "--out", str(target), "--no-progress"]
     if command == "bench":
         return ["--json", str(target / "r.json"), "--frames", "1", "--warmup", "0", "--no-peak", "--quiet"]
+    if command == "export":
+        return ["export", "onnx", "seeded:tiny", "-o", str(target / "m.onnx"), "--no-simplify"]
     return ["export", "triton", model, "-o", str(target), "--cpu"]
 
 
@@ -1316,7 +1342,7 @@ def signal_cases(rng: random.Random, count: int, env: Env) -> list[Case]:
     cases = []
     for _ in range(count):
         folder = env.fresh("signal")
-        command = rng.choice(["video", "video", "analyze", "align"])
+        command = rng.choice(["video", "video", "analyze", "align", "export"])
         signum = rng.choice([signal.SIGTERM, signal.SIGTERM, signal.SIGINT])
         delay = rng.uniform(2.0, 6.0)
         cases.append(
@@ -1339,6 +1365,9 @@ def _signal_run(env: Env, command: str, signum: int, delay: float, folder: Path)
         argv = [command, str(clip), "--out", str(out), "--no-progress"]
         if command == "video":
             argv.append("--overlay")
+    elif command == "export":
+        out.mkdir()
+        argv = ["export", "onnx", "seeded:light", "-o", str(out / "m.onnx")]
     else:
         images = folder / "images"
         images.mkdir()
