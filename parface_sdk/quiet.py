@@ -31,6 +31,11 @@ def silence_native_logs() -> None:
     _enabled = True
 
 
+def native_logs_silenced() -> bool:
+    """Whether :func:`silence_native_logs` ran (onnxruntime sessions then log errors only)."""
+    return _enabled
+
+
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
     """While enabled, descriptor 2 goes to ``/dev/null`` inside the block (Python's ``sys.stderr``

@@ -74,10 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from parface_sdk.cli.common import guarded
+    from parface_sdk.cli.common import EXIT_INTERRUPTED, guarded, sigterm_as_interrupt
 
-    args = build_parser().parse_args(argv)
-    return guarded("parface-bench", lambda: _main(args))
+    with sigterm_as_interrupt():  # SIGTERM is Ctrl-C from the first moment
+        try:
+            args = build_parser().parse_args(argv)
+            return guarded("parface-bench", lambda: _main(args))
+        except KeyboardInterrupt:
+            print("parface-bench: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
 def _main(args: argparse.Namespace) -> int:

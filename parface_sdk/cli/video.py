@@ -58,7 +58,14 @@ def make_aligner(args: argparse.Namespace):
     options = AlignerOptions(
         backend=args.backend, device=args.device, detector=args.detector, detector_model=args.detector_model
     )
-    return Aligner(args.model, options)
+    aligner = Aligner(args.model, options)
+    if args.box is None:
+        try:
+            aligner.detector  # noqa: B018  a misconfigured detector fails here, before any output
+        except BaseException:
+            aligner.close()
+            raise
+    return aligner
 
 
 def track_options(args: argparse.Namespace, **overrides):

@@ -19,7 +19,7 @@ FAST = {
     "files": 40,
     "arrays": 50,
     "boxes": 40,
-    "options": 50,
+    "options": 40,
     "timestamps": 8,
     "videos": 8,
     "cli": 16,
@@ -29,7 +29,7 @@ FAST = {
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    environment = Env(tmp_path_factory.mktemp("fuzz"))
+    environment = Env(tmp_path_factory.mktemp("fuzz"), heavy=False)
     yield environment
     environment.close()
 
