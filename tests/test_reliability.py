@@ -210,7 +210,7 @@ def test_atomic_folder_leaves_nothing_on_error(tmp_path):
     with pytest.raises(KeyboardInterrupt), atomic_folder(out) as staging:
         (staging / "summary.json").write_text("{}")
         raise KeyboardInterrupt
-    assert list(tmp_path.iterdir()) == []
+    assert list(out.iterdir()) == []
     with atomic_folder(out) as staging:
         (staging / "plots").mkdir()
         (staging / "plots" / "a.png").write_bytes(b"png")

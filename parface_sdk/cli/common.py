@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import importlib.util
 import os
-import secrets
 import shutil
 import signal
 import sys
@@ -74,16 +73,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
 
 @contextlib.contextmanager
 def atomic_folder(folder: str | os.PathLike) -> Iterator[Path]:
-    """A hidden temporary folder beside ``folder`` to write a whole set of outputs into; on success
-    its files are moved into ``folder`` (created if missing; each file by an atomic rename,
+    """A hidden temporary folder inside ``folder`` (created if missing) to write a whole set of
+    outputs into; on success its files are moved into ``folder`` (each by an atomic rename,
     replacing older files of the same name), on any error (Ctrl-C included) it is deleted, so
     ``folder`` holds either the complete new outputs or what it held before."""
     folder = Path(folder)
-    parent = folder.parent
-    temporary = Path(tempfile.mkdtemp(dir=parent, prefix=f".pf-{secrets.token_hex(2)}-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=folder, prefix=".pf-"))
     try:
         yield temporary
-        folder.mkdir(parents=True, exist_ok=True)
         for source in sorted(temporary.rglob("*")):
             target = folder / source.relative_to(temporary)
             if source.is_dir():
