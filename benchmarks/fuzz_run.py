@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every category's case count")
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "reports" / "fuzz.json")
     args = parser.parse_args(argv)
+    # a SIGTERM unwinds like Ctrl-C, so the tmpfs mounts are always undone
+    signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
     counts = {name: max(1, round(count * args.scale)) for name, count in FULL.items()}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="parface-fuzz-") as scratch:
