@@ -9,6 +9,8 @@ ONNX metadata, pass ``onnx.checker`` and shape inference, and can be simplified 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -79,6 +81,22 @@ def simplify_model(model):
     return onnxslim.slim(model)
 
 
+def max_opset() -> int:
+    """The newest opset the TorchScript exporter of the installed torch writes."""
+    try:
+        from torch.onnx import _constants
+
+        return int(getattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", 20))
+    except ImportError:
+        return 20
+
+
+def _temporary_beside(path: Path) -> Path:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=".pf-", suffix=".partial.onnx")
+    os.close(handle)
+    return Path(name)
+
+
 def export_onnx(
     net,
     path: str | Path,
@@ -101,37 +119,51 @@ def export_onnx(
     import onnx
     import torch
 
-    if opset < DEFAULT_OPSET:
-        raise ValueError(f"opset {opset} is too old: the export needs opset {DEFAULT_OPSET} or newer")
+    from parface_sdk.errors import InvalidOptionError
+
+    newest = max_opset()
+    if not DEFAULT_OPSET <= opset <= newest:
+        raise InvalidOptionError(
+            f"opset {opset} is not supported: the export needs an opset from {DEFAULT_OPSET} to {newest}"
+        )
     spec = (spec or net.spec).model_copy(update={"graph": graph})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = net.eval().cpu()
     size = spec.input_size
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    if graph == "crop":
-        example = (torch.zeros(2, 3, size, size),)
-        _trace(net, example, temporary, [CROPS_INPUT], {CROPS_INPUT: {0: "batch"}}, opset)
-    elif graph == "frame":
-        from parface_export.frame_graph import FrameGraph, example_inputs
-
-        dynamic = {FRAME_INPUT: {2: "height", 3: "width"}, TRANSFORMS_INPUT: {0: "batch"}}
-        # A fresh wrapper is in training mode; tracing restores that mode on every child, net included.
-        _trace(
-            FrameGraph(net, spec).eval(),
-            example_inputs(spec),
-            temporary,
-            [FRAME_INPUT, TRANSFORMS_INPUT],
-            dynamic,
-            opset,
-        )
-    else:
-        raise ValueError(f"unknown graph {graph!r}; choose 'crop' or 'frame'")
+    # Short hidden temporary names beside the target (a long target name never fails for them);
+    # the traced graph and the final file are both temporaries until the final rename, and any
+    # error (a full disk, Ctrl-C at any point) removes them.
+    traced = _temporary_beside(path)
+    finished = _temporary_beside(path)
     try:
-        model = _finish(onnx.load(str(temporary)), spec, simplify, precision)
-        onnx.save(model, str(path))
+        if graph == "crop":
+            example = (torch.zeros(2, 3, size, size),)
+            _trace(net, example, traced, [CROPS_INPUT], {CROPS_INPUT: {0: "batch"}}, opset)
+        elif graph == "frame":
+            from parface_export.frame_graph import FrameGraph, example_inputs
+
+            dynamic = {FRAME_INPUT: {2: "height", 3: "width"}, TRANSFORMS_INPUT: {0: "batch"}}
+            # A fresh wrapper is in training mode; tracing restores that mode on every child, net included.
+            _trace(
+                FrameGraph(net, spec).eval(),
+                example_inputs(spec),
+                traced,
+                [FRAME_INPUT, TRANSFORMS_INPUT],
+                dynamic,
+                opset,
+            )
+        else:
+            raise ValueError(f"unknown graph {graph!r}; choose 'crop' or 'frame'")
+        model = _finish(onnx.load(str(traced)), spec, simplify, precision)
+        onnx.save(model, str(finished))
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(finished, 0o666 & ~umask)
+        os.replace(finished, path)
     finally:
-        temporary.unlink(missing_ok=True)
+        traced.unlink(missing_ok=True)
+        finished.unlink(missing_ok=True)
     logger.info("wrote %s (%s graph, %s, opset %d)", path, graph, precision, opset)
     return path
 

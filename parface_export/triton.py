@@ -12,7 +12,10 @@ config's ``parameters`` so clients can read the input size and normalisation fro
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from parface_sdk.backends.graph_io import CROPS_INPUT, FRAME_INPUT, TRANSFORMS_INPUT
@@ -162,14 +165,58 @@ def export_triton_repository(
     from parface_export.onnx_export import read_spec
 
     spec = read_spec(onnx_path)
-    if max_batch < 1:
-        raise ValueError(f"max_batch must be at least 1, got {max_batch}")
-    name = name or f"parface_{spec.variant}" + ("_frame" if spec.graph == "frame" else "")
+    for label, value in (("max_batch", max_batch), ("instances", instances), ("version", version)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidOptionError(f"{label} must be an integer of at least 1, got {value!r}")
+    if name is None:
+        name = f"parface_{spec.variant}" + ("_frame" if spec.graph == "frame" else "")
+    # A model name is one folder name inside the repository: never a path that leaves it.
+    if not _NAME.fullmatch(name) or name in (".", ".."):
+        raise InvalidOptionError(
+            f"model name {name!r} must be letters, digits, '_', '-' or '.' (not starting with '.'), "
+            "at most 128 characters: it is a folder inside the repository"
+        )
     text = triton_config(
         spec, name, max_batch, gpu=gpu, tensorrt_fp16=tensorrt_fp16, instances=instances, **options
     )
-    folder = Path(out_dir) / name
-    (folder / str(version)).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(onnx_path, folder / str(version) / "model.onnx")
-    (folder / "config.pbtxt").write_text(text)
+    out_dir = Path(out_dir)
+    folder = out_dir / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Written into a hidden folder beside the model folder and renamed in whole: never half a model.
+    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".pf-"))
+    try:
+        (staging / str(version)).mkdir()
+        shutil.copyfile(onnx_path, staging / str(version) / "model.onnx")
+        (staging / "config.pbtxt").write_text(text)
+        for path in (staging, staging / str(version)):
+            os.chmod(path, 0o777 & ~_umask())
+        for path in (staging / "config.pbtxt", staging / str(version) / "model.onnx"):
+            os.chmod(path, 0o666 & ~_umask())
+        if not folder.exists():
+            os.replace(staging, folder)
+        else:  # keep the folder's other versions: swap in this version, then the config
+            version_dir = folder / str(version)
+            old = Path(tempfile.mkdtemp(dir=out_dir, prefix=".pf-old-"))
+            try:
+                if version_dir.exists():
+                    os.replace(version_dir, old / "version")
+                os.replace(staging / str(version), version_dir)
+                os.replace(staging / "config.pbtxt", folder / "config.pbtxt")
+            except BaseException:
+                if (old / "version").exists() and not version_dir.exists():
+                    os.replace(old / "version", version_dir)
+                raise
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def _umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 
 from parface_sdk import pipeline
 from parface_sdk.backends import create_backend
-from parface_sdk.errors import AlignerClosedError, UnsupportedShapeError
+from parface_sdk.errors import AlignerClosedError, InvalidOptionError, UnsupportedShapeError
 from parface_sdk.geometry import require_boxes_in_image
 from parface_sdk.image import ImageSource, load_image
 from parface_sdk.options import AlignerOptions
@@ -29,16 +30,32 @@ class Aligner:
     (68, 3)
     """
 
-    def __init__(self, model: str | Path | None = None, options: AlignerOptions | None = None):
+    def __init__(
+        self, model: str | Path | None = None, options: AlignerOptions | None = None, **option_values: Any
+    ):
+        """``Aligner()`` runs the shipped model; ``model`` is any exported model file. Options are an
+        :class:`AlignerOptions` or its fields as keywords (``Aligner(backend="torch")``); keywords
+        override the fields of ``options``. A bad value is an
+        :class:`~parface_sdk.errors.InvalidOptionError` (a ``ValueError``)."""
+        if options is not None and not isinstance(options, AlignerOptions):
+            raise InvalidOptionError(
+                f"options must be an AlignerOptions, got {type(options).__name__}; "
+                "or pass the options as keywords: Aligner(backend='torch', device='cpu')"
+            )
+        if option_values:
+            options = (options or AlignerOptions()).with_updates(**option_values)
         self.options = options or AlignerOptions()
         backend = self.options.backend
         if model is None:
-            from parface_sdk.models import default_model_path, default_quality_threshold
+            from parface_sdk.models import default_model_path
 
-            self._quality_threshold = default_quality_threshold()
             model = default_model_path("torch" if backend in ("torch", "torch-frame") else "onnxruntime")
-        else:
-            self._quality_threshold = None
+        elif not isinstance(model, (str, os.PathLike)):
+            raise InvalidOptionError(f"model must be a path to a model file, got {type(model).__name__}")
+        from parface_sdk.models import shipped_quality_threshold
+
+        # the shipped model keeps its calibration however it is named (Aligner(), from_pretrained)
+        self._quality_threshold = shipped_quality_threshold(model)
         self.model_path = Path(model)
         self.backend = create_backend(
             self.model_path,
@@ -132,6 +149,8 @@ class Aligner:
         self._require_open()
         rgb = load_image(image, color)
         batch = pipeline.faces_from_landmarks([landmarks], self.spec)
+        for box in batch.boxes:  # the landmarks' extent: on the image and of a face's size
+            require_boxes_in_image(box, rgb.shape[1], rgb.shape[0], what="landmark box")
         return self._infer([rgb], batch, recrop=False)[0]
 
     def align_faces(

@@ -70,12 +70,39 @@ def detector_to_landmark_box(
     return square_box(center, box_to_landmark_scale * max(width, height))
 
 
-def require_boxes_in_image(boxes: np.ndarray, width: int, height: int) -> None:
-    """Raise :class:`BoxOutsideImageError` when a (K, 4) box does not overlap the image at all."""
+# A caller box (or landmark box) whose longer side is outside these bounds cannot hold a face the
+# model can align: below MIN_BOX_SIDE pixels there is nothing to see, and a box more than
+# MAX_BOX_TO_IMAGE times the image's longer side is a unit or coordinate mistake.
+MIN_BOX_SIDE = 4.0
+MAX_BOX_TO_IMAGE = 8.0
+
+
+def require_boxes_in_image(boxes: np.ndarray, width: int, height: int, what: str = "box") -> None:
+    """Raise :class:`BoxOutsideImageError` when a (K, 4) box does not overlap the image at all, and
+    :class:`~parface_sdk.errors.UnsupportedShapeError` when it is not a real box: not finite,
+    ``x1 <= x0`` or ``y1 <= y0``, a longer side under :data:`MIN_BOX_SIDE` pixels or over
+    :data:`MAX_BOX_TO_IMAGE` times the image's longer side."""
+    from parface_sdk.errors import UnsupportedShapeError
+
     for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        shown = np.round(box, 1).tolist() if np.isfinite(box).all() else box.tolist()
+        if not np.isfinite(box).all():
+            raise UnsupportedShapeError(f"{what} {shown} contains NaN or infinity")
+        if what == "box" and (box[2] <= box[0] or box[3] <= box[1]):
+            raise UnsupportedShapeError(f"{what} {shown} is not [x0, y0, x1, y1] with x1 > x0 and y1 > y0")
+        side = max(box[2] - box[0], box[3] - box[1])
+        if side < MIN_BOX_SIDE:
+            raise UnsupportedShapeError(
+                f"{what} {shown} is {side:.3g} px across; a face needs at least {MIN_BOX_SIDE:g} px"
+            )
+        if side > MAX_BOX_TO_IMAGE * max(width, height):
+            raise UnsupportedShapeError(
+                f"{what} {shown} is {side:.3g} px across, far larger than the {width}x{height} image "
+                f"(at most {MAX_BOX_TO_IMAGE:g} times its longer side); check the units and the image"
+            )
         if box[2] <= -0.5 or box[3] <= -0.5 or box[0] >= width - 0.5 or box[1] >= height - 0.5:
             raise BoxOutsideImageError(
-                f"box {np.round(box, 1).tolist()} lies entirely outside the {width}x{height} image; "
+                f"{what} {shown} lies entirely outside the {width}x{height} image; "
                 "boxes are [x0, y0, x1, y1] in pixels of the image as passed (after EXIF rotation "
                 "for files): check the order and the image they came from"
             )

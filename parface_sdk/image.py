@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -16,10 +17,23 @@ ImageSource = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray
 ColorOrder = Literal["BGR", "RGB"]
 
 
+# Images with more pixels than this are refused before decoding (OpenCV's own limit is 2**30).
+MAX_IMAGE_PIXELS = 1 << 28
+
+
 def _decode(data: bytes, source: str) -> np.ndarray:
+    from parface_sdk.quiet import quiet_native_stderr
+
     if len(data) == 0:
         raise InvalidImageError(f"{source}: empty image data")
-    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        with quiet_native_stderr():
+            decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. a header claiming more than OpenCV's pixel limit
+        reason = " ".join(str(exc).split()).rsplit(") ", 1)[-1][:160]
+        raise InvalidImageError(f"{source}: not a decodable image ({reason})") from None
+    except MemoryError:
+        raise InvalidImageError(f"{source}: the image is too large to decode") from None
     if decoded is None:
         raise InvalidImageError(f"{source}: not a decodable image (corrupt or unsupported format)")
     # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation: turn it upright here.
@@ -27,9 +41,19 @@ def _decode(data: bytes, source: str) -> np.ndarray:
 
 
 def _read_file(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise InvalidImageError(f"{path}: no such image file")
-    return _decode(path.read_bytes(), str(path))
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            # a FIFO would block the read forever, a socket or a device is no image file
+            raise InvalidImageError(f"{path}: not a regular file (a pipe, socket or device)")
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
+        raise InvalidImageError(f"{path}: no such image file") from None
+    except IsADirectoryError:
+        raise InvalidImageError(f"{path}: is a folder, not an image file") from None
+    except OSError as exc:  # permission denied, a symlink loop, an I/O error
+        raise InvalidImageError(f"{path}: cannot read the image: {exc.strerror or exc}") from None
+    return _decode(data, str(path))
 
 
 def _to_uint8(array: np.ndarray, source: str) -> np.ndarray:
@@ -37,17 +61,20 @@ def _to_uint8(array: np.ndarray, source: str) -> np.ndarray:
         return array
     if array.dtype == np.uint16:
         return (array >> 8).astype(np.uint8)
-    if array.dtype in (np.float32, np.float64):
+    if array.dtype in (np.float16, np.float32, np.float64):
+        # Float images hold 0..1 (the usual float convention) or 0..255 (uint8 data cast to float,
+        # e.g. a float TIFF): values up to 1 are read as 0..1, larger ones up to 255 as 0..255.
         if not np.isfinite(array).all():
             raise InvalidImageError(f"{source}: float image contains NaN or infinity")
-        if array.min() < 0.0 or array.max() > 1.0:
+        low, high = float(array.min()), float(array.max())
+        if low < 0.0 or high > 255.0:
             raise InvalidImageError(
-                f"{source}: float images must hold values in [0, 1], got "
-                f"[{array.min():.3g}, {array.max():.3g}]; pass uint8 for 0..255 data"
+                f"{source}: float images must hold values in 0..1 or 0..255, got [{low:.3g}, {high:.3g}]"
             )
-        return np.round(array * 255.0).astype(np.uint8)
+        scale = 255.0 if high <= 1.0 else 1.0
+        return np.clip(np.round(array.astype(np.float64) * scale), 0, 255).astype(np.uint8)
     raise InvalidImageError(
-        f"{source}: unsupported dtype {array.dtype}; expected uint8, uint16, float32 or float64"
+        f"{source}: unsupported dtype {array.dtype}; expected uint8, uint16 or float (0..1 or 0..255)"
     )
 
 
@@ -84,6 +111,10 @@ def to_rgb(array: np.ndarray, color: str | None, source: str = "image") -> np.nd
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InvalidImageError(f"{source}: empty image of shape {array.shape}")
+    if array.shape[0] * array.shape[1] > MAX_IMAGE_PIXELS:
+        raise InvalidImageError(
+            f"{source}: {array.shape[1]}x{array.shape[0]} is more than the {MAX_IMAGE_PIXELS} pixels accepted"
+        )
     array = _to_uint8(array, source)
     color = color_order(color, needed=array.ndim == 3)
     if array.ndim == 2:

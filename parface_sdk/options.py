@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from parface_sdk.errors import InvalidOptionError
 
 
-class AlignerOptions(BaseModel):
+def validation_message(exc: ValidationError, what: str = "option") -> str:
+    """A pydantic ``ValidationError`` as one line: ``field: message (got value)`` items."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ())) or "value"
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        got = error.get("input")
+        got_text = repr(got) if not isinstance(got, dict) else "{...}"
+        parts.append(f"{where}: {message} (got {got_text[:80]})")
+    return f"invalid {what}: " + "; ".join(parts)
+
+
+class OptionsModel(BaseModel):
+    """A frozen options model whose bad values raise :class:`InvalidOptionError` (a
+    :class:`~parface_sdk.errors.ParfaceError` and a ``ValueError``) carrying pydantic's message,
+    never a raw pydantic ``ValidationError``. NaN and infinity are rejected for every float."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise InvalidOptionError(validation_message(exc, f"{type(self).__name__} option")) from None
+
+    def with_updates(self, **values: Any):
+        """A validated copy with ``values`` changed (``model_copy`` does not validate)."""
+        return type(self)(**{**self.model_dump(), **values})
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class AlignerOptions(OptionsModel):
     """How an :class:`~parface_sdk.Aligner` runs. Frozen; unknown fields are rejected.
 
     - ``backend``: which runtime: ``auto`` (read from the model file), ``onnxruntime``,
@@ -34,8 +70,6 @@ class AlignerOptions(BaseModel):
       :class:`~parface_sdk.errors.UnsupportedPrecisionError` at creation.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     backend: Literal["auto", "onnxruntime", "onnxruntime-tensorrt", "torch", "torch-frame", "tensorrt"] = (
         "auto"
     )
@@ -49,6 +83,11 @@ class AlignerOptions(BaseModel):
     threads: int | None = Field(default=None, ge=1)
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     min_quality: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("backend", "device", "precision", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return _lower(value)
 
     @field_validator("detector")
     @classmethod

@@ -93,7 +93,8 @@ class FaceBatch:
 def box_array(boxes: Any) -> np.ndarray:
     """Caller boxes as a finite (K, 4) float32 array, or a typed error saying what was expected."""
     try:
-        array = np.asarray(boxes, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32: infinity, refused below
+            array = np.asarray(boxes, dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise UnsupportedShapeError(f"boxes must be numbers [[x0, y0, x1, y1], ...] ({exc})") from exc
     if array.size == 0:
@@ -142,6 +143,8 @@ def faces_from_detections(
     """
     boxes, scores, transforms, owners = [], [], [], []
     for owner, image in enumerate(images):
+        if min(image.shape[:2]) < 2:  # a 1-pixel-wide image holds no face: an empty result
+            continue
         found = detector.detect(image)
         keep = found.scores >= score_threshold
         kept_boxes, kept_scores = found.boxes[keep][:max_faces], found.scores[keep][:max_faces]

@@ -105,9 +105,13 @@ def test_results_are_validated():
 
 
 def test_options_are_frozen_and_strict():
+    from parface_sdk.errors import InvalidOptionError, ParfaceError
+
     options = AlignerOptions()
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidOptionError) as raised:
         AlignerOptions(not_an_option=1)
+    assert isinstance(raised.value, ParfaceError) and isinstance(raised.value, ValueError)
+    assert "not_an_option" in str(raised.value)
     with pytest.raises(ValidationError):
         options.batch_size = 3
 

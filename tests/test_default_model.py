@@ -93,4 +93,4 @@ def test_quality_threshold_and_min_quality_filter():
     with Aligner(options=AlignerOptions(min_quality=face.quality - 1e-3)) as lenient:
         assert len(lenient.align(photo).faces) == 1
     with Aligner.from_pretrained(default_model_path()) as explicit:
-        assert explicit.quality_threshold is None  # a model file given by path has no calibration
+        assert explicit.quality_threshold == threshold  # the shipped model keeps its calibration

@@ -34,8 +34,11 @@ def test_grayscale_and_rgba(bgr):
 def test_float_and_uint16(bgr):
     as_float = bgr.astype(np.float32) / 255.0
     np.testing.assert_array_equal(load_image(as_float, "BGR"), bgr[:, :, ::-1])
-    with pytest.raises(InvalidImageError, match=r"\[0, 1\]"):
-        load_image(as_float * 255, "BGR")
+    # float images holding 0..255 (a float TIFF of 8-bit data) are read as 0..255
+    np.testing.assert_array_equal(load_image(as_float * 255, "BGR"), bgr[:, :, ::-1])
+    for bad in (as_float * 256 + 1, as_float - 0.5):
+        with pytest.raises(InvalidImageError, match=r"0\.\.1 or 0\.\.255"):
+            load_image(bad, "BGR")
     as_16 = bgr.astype(np.uint16) << 8
     np.testing.assert_array_equal(load_image(as_16, "BGR"), bgr[:, :, ::-1])
 

@@ -22,10 +22,9 @@ MAX_LEAK = 0.15
 
 @pytest.fixture(scope="module")
 def faces(shared_dir):
-    from parface_training.data.largepose import is_validation
-
     from parface_sdk.image import load_image
     from parface_sdk.landmark_files import read_pts
+    from parface_training.data.largepose import is_validation
 
     folder = shared_dir / "data" / "300w-subset" / "train"
     images = sorted(p for p in folder.rglob("*.jpg") if is_validation(p, 0.05))[:4]
@@ -61,9 +60,8 @@ def _response(aligner, image, truth, warped, moved_truth, moved, mirrored):
 
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_one_mouth_corner_moves_alone(faces, aligner, side):
-    from parface_training.data.augment import expression_warp
-
     from parface_sdk.face_regions import down_direction
+    from parface_training.data.augment import expression_warp
 
     moved, mirrored = ([48], [54]) if side == "right" else ([54], [48])
     responses, leaks = [], []

@@ -47,13 +47,19 @@ class Task:
     @classmethod
     def parse(cls, text: str) -> Task:
         """``"smile=2.5:4"`` -> Task("smile", 2.5, 4.0)."""
+        from parface_sdk.errors import InvalidOptionError
+
         try:
             name, span = text.split("=", 1)
             start, end = (float(value) for value in span.split(":", 1))
         except ValueError as exc:
-            raise ValueError(f"a task is NAME=START:END in seconds (e.g. smile=2.5:4), got {text!r}") from exc
-        if not name or end <= start:
-            raise ValueError(f"task {text!r}: needs a name and END > START")
+            raise InvalidOptionError(
+                f"a task is NAME=START:END in seconds (e.g. smile=2.5:4), got {text!r}"
+            ) from exc
+        if not (np.isfinite(start) and np.isfinite(end)):
+            raise InvalidOptionError(f"task {text!r}: START and END must be finite numbers of seconds")
+        if not name.strip() or not end > start or start < 0:
+            raise InvalidOptionError(f"task {text!r}: needs a name and 0 <= START < END")
         return cls(name, start, end)
 
 

@@ -192,6 +192,10 @@ def make_session(
         raise ModelNotFoundError(f"no ONNX model at {path}")
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    from parface_sdk.quiet import native_logs_silenced
+
+    if native_logs_silenced():  # the command lines: errors only, as one line of their own
+        options.log_severity_level = 3
     if threads:
         options.intra_op_num_threads = threads
     # The pipeline runs several sessions in turn (detector, landmarks): a pool that spins after

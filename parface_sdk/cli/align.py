@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from parface_sdk.cli.common import (
     prepare_output_folder,
     write_atomically,
 )
-from parface_sdk.errors import ParfaceError
+from parface_sdk.errors import InvalidImageError, ParfaceError
 from parface_sdk.geometry import IMAGE_SUFFIXES
 
 logger = logging.getLogger(__name__)
@@ -69,23 +70,31 @@ def collect_images(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
     (``*.overlay.png`` under ``OUT``) are never read back as inputs. Two inputs that would still
     write the same file are an error before any work starts.
     """
-    out_dir = out.resolve()
+    out_dir = _resolve(out)
     pairs: list[tuple[Path, Path]] = []
     for path in inputs:
         if path.is_dir():
+            try:
+                os.listdir(path)  # rglob skips a folder it cannot list without a word
+            except OSError as exc:
+                raise InvalidImageError(f"{path}: cannot read the folder: {exc.strerror or exc}") from None
+            found = 0
             for image in sorted(path.rglob("*")):
                 if not image.is_file() or image.suffix.lower() not in IMAGE_SUFFIXES:
                     continue
-                if image.name.endswith(OVERLAY_SUFFIX) and image.resolve().is_relative_to(out_dir):
+                if image.name.endswith(OVERLAY_SUFFIX) and _resolve(image).is_relative_to(out_dir):
                     continue
                 pairs.append((image, image.relative_to(path)))
+                found += 1
+            if not found:
+                logger.warning("%s: no images in this folder", path)
         else:
             pairs.append((path, Path(path.name)))
     seen: dict[Path, Path] = {}
     unique: list[tuple[Path, Path]] = []
     for image, name in pairs:
         if name in seen:
-            if seen[name].resolve() == image.resolve():
+            if _resolve(seen[name]) == _resolve(image):
                 continue  # the same file twice
             raise OutputError(
                 f"{seen[name]} and {image} would both write {out / name}.json; "
@@ -96,12 +105,20 @@ def collect_images(inputs: list[Path], out: Path) -> list[tuple[Path, Path]]:
     return unique
 
 
+def _resolve(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path where it cannot be resolved (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
 def _outputs(out: Path, name: Path, draw: bool, inputs: set[Path]) -> tuple[Path, Path | None]:
     """The JSON and overlay paths of one image; an error rather than overwrite an input."""
     json_path = out / f"{name}.json"
     overlay = out / f"{name}{OVERLAY_SUFFIX}" if draw else None
     for target in (json_path, overlay):
-        if target is not None and target.resolve() in inputs:
+        if target is not None and _resolve(target) in inputs:
             raise OutputError(f"{target} is one of the input images; it is never overwritten")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     return json_path, overlay
@@ -166,16 +183,26 @@ def run(args: argparse.Namespace) -> int:
         aligner.close()
         print(f"parface align: {error_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    inputs = {image.resolve() for image, _ in images}
+    if not images:
+        aligner.close()
+        where = ", ".join(map(str, args.inputs))
+        print(
+            f"parface align: no images in {where} (looked for {', '.join(IMAGE_SUFFIXES)})", file=sys.stderr
+        )
+        return EXIT_FAILED
+    inputs = {_resolve(image) for image, _ in images}
     failures = 0
     with aligner:
         for path, name in tqdm(images, desc="align", unit="img", disable=len(images) < 2):
+            target = args.out / name
             try:
                 json_path, overlay_path = _outputs(args.out, name, args.draw, inputs)
                 image = load_image(path)
                 result = aligner.align(image, color="RGB")
+                target = json_path
                 write_atomically(json_path, result.to_json(indent=1).encode())
                 if overlay_path is not None:
+                    target = overlay_path
                     overlay = cv2.cvtColor(draw_result(image, result), cv2.COLOR_RGB2BGR)
                     ok, encoded = cv2.imencode(".png", overlay)
                     if not ok:
@@ -186,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
                 tqdm.write(f"parface align: {error_line(exc)}", file=sys.stderr)
             except OSError as exc:  # read-only folder, disk full, a folder in the way
                 failures += 1
-                where = exc.filename or path
+                where = target  # the output being written (an unreadable input is an InvalidImageError)
                 tqdm.write(
                     f"parface align: {path}: cannot write {where}: {describe_os_error(exc)}", file=sys.stderr
                 )

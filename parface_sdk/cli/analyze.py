@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from parface_sdk.cli.common import EXIT_FAILED, EXIT_USAGE, atomic_folder, error_line, prepare_output_folder
 from parface_sdk.cli.video import add_model_arguments, make_aligner, track_options
-from parface_sdk.errors import ParfaceError
+from parface_sdk.errors import InvalidOptionError, ParfaceError
 from parface_sdk.geometry import IMAGE_SUFFIXES
 
 logger = logging.getLogger(__name__)
@@ -91,14 +93,26 @@ def _say(decision: dict) -> str:
     return f"no asymmetric change detected ({confidence})"
 
 
+def _check_numbers(args: argparse.Namespace) -> None:
+    """--scale-mm and --fps are finite and positive (a NaN would silently become every result)."""
+    if args.scale_mm is not None and not (math.isfinite(args.scale_mm) and args.scale_mm > 0):
+        raise InvalidOptionError(f"--scale-mm must be a positive number of millimetres, got {args.scale_mm}")
+    if not (math.isfinite(args.fps) and args.fps > 0):
+        raise InvalidOptionError(f"--fps must be a positive number of frames per second, got {args.fps}")
+    for path in args.inputs:
+        if not path.exists():
+            raise InvalidOptionError(f"{path}: no such file or folder")
+
+
 def run(args: argparse.Namespace) -> int:
     from parface_sdk.analysis import Task
     from parface_sdk.analysis.clip import VIDEO_SMOOTHING, KeptFrames, model_sha256, track_landmarks
     from parface_sdk.analysis.report import write_report
     from parface_sdk.analysis.timeseries import measure_sequence
 
-    video = _is_video(args.inputs)
     try:
+        _check_numbers(args)
+        video = _is_video(args.inputs)
         tasks = [Task.parse(text) for text in args.task]
         if video:
             source = args.inputs[0]
@@ -106,14 +120,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             source = [(index / args.fps, path) for index, path in enumerate(_images(args.inputs))]
             if not source:
-                raise ParfaceError(f"no images in {', '.join(map(str, args.inputs))}")
+                raise InvalidOptionError(f"no images in {', '.join(map(str, args.inputs))}")
             options = track_options(
                 args, smoothing="none", redetect_interval=1, progress=not args.no_progress
             )
+        prepare_output_folder(args.out)
         aligner = make_aligner(args)
-    except (ParfaceError, ValueError) as exc:
-        print(f"parface analyze: {exc}", file=sys.stderr)
-        return 2
+    except (ParfaceError, ValueError, OSError) as exc:
+        print(f"parface analyze: {error_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         with aligner:
             sha = model_sha256(aligner)
@@ -131,17 +146,27 @@ def run(args: argparse.Namespace) -> int:
                 smoothing,
             )
         series = measure_sequence(points, times, args.scale_mm, smoothing, landmark_source=source_kind)
-        overlay_frame = int(np.nanargmax(series.values["mirror_total"])) if series.values else None
+        mirror = series.values.get("mirror_total") if series.values else None
+        found_any = mirror is not None and bool(np.isfinite(mirror).any())
+        overlay_frame = int(np.nanargmax(mirror)) if found_any else None
         image = kept[overlay_frame] if overlay_frame is not None else None
-        report = write_report(
-            series, args.out, tasks, image_rgb=image, overlay_frame=overlay_frame, model_sha256=sha
-        )
+        # the whole report is written into a hidden folder and moved in only when complete
+        with atomic_folder(args.out) as staging:
+            report = write_report(
+                series, staging, tasks, image_rgb=image, overlay_frame=overlay_frame, model_sha256=sha
+            )
+        paths = {key: args.out / path.relative_to(staging) for key, path in report.paths.items()}
     except ParfaceError as exc:
-        print(f"parface analyze: {exc}", file=sys.stderr)
-        return 1
+        print(f"parface analyze: {error_line(exc)}; no report written", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(
+            f"parface analyze: cannot write the report to {args.out}: {exc.strerror or exc}; "
+            "no report written",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     decision = report.decision
-    print(
-        f"{_say(decision)}; report in {args.out} ({', '.join(sorted(p.name for p in report.paths.values()))})"
-    )
+    print(f"{_say(decision)}; report in {args.out} ({', '.join(sorted(p.name for p in paths.values()))})")
     print(f"note: {decision['caveat']}")
     return 0 if series.values else 1

@@ -20,12 +20,13 @@ import sys
 from pathlib import Path
 
 from parface_sdk.bench.models import ENGINES
+from parface_sdk.cli.common import OneLineArgumentParser
 
 EXIT_UNAVAILABLE = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="parface-bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--engine", choices=ENGINES, default="ort", help="runtime (default ort)")
@@ -73,7 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from parface_sdk.cli.common import EXIT_INTERRUPTED, guarded, sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # SIGTERM is Ctrl-C from the first moment
+        try:
+            args = build_parser().parse_args(argv)
+            return guarded("parface-bench", lambda: _main(args))
+        except KeyboardInterrupt:
+            print("parface-bench: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _main(args: argparse.Namespace) -> int:
+    from parface_sdk.cli.common import EXIT_USAGE, error_line, prepare_output_folder, write_atomically
+
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -82,9 +96,25 @@ def main(argv: list[str] | None = None) -> int:
     from parface_sdk.bench.runner import BenchConfig, run_benchmark
     from parface_sdk.errors import BackendUnavailableError, ParfaceError
 
-    if args.batch < 1 or args.frames < 1 or args.warmup < 0:
-        print("parface-bench: --batch and --frames must be >= 1, --warmup >= 0", file=sys.stderr)
-        return 2
+    if args.batch < 1 or args.frames < 1 or args.warmup < 0 or args.threads < 0:
+        print(
+            "parface-bench: --batch and --frames must be >= 1, --warmup and --threads >= 0", file=sys.stderr
+        )
+        return EXIT_USAGE
+    if args.model is not None and not args.model.is_file():
+        print(f"parface-bench: no model file at {args.model}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.image is not None and not args.image.is_file():
+        print(f"parface-bench: no image file at {args.image}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json is not None:
+        try:  # checked before the benchmark runs, not after minutes of it
+            if args.json.is_dir():
+                raise ParfaceError(f"--json {args.json} is a folder; pass the report file to write")
+            prepare_output_folder(args.json.parent)
+        except ParfaceError as exc:
+            print(f"parface-bench: {error_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
     config = BenchConfig(
         engine=args.engine,
         device=args.device,
@@ -113,12 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_UNAVAILABLE
     except (ParfaceError, ValueError) as exc:
-        print(f"parface-bench: {exc}", file=sys.stderr)
-        return 2
+        print(f"parface-bench: {error_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     print_table(report)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report.model_dump_json(indent=2) + "\n")
+        write_atomically(args.json, (report.model_dump_json(indent=2) + "\n").encode())
         print(f"report written to {args.json}")
     return 0
 

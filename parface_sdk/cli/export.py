@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -121,9 +123,27 @@ def _network(checkpoint: str):
     return load_checkpoint(checkpoint), file_sha256(checkpoint)
 
 
-def _run_onnx(args) -> int:
-    from parface_export.onnx_export import export_onnx
+def _output_file(path: Path | None, what: str) -> None:
+    """An output file path must not be a folder, and its folder must be writable."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InvalidOptionError(f"-o {path} is a folder; pass the {what} file to write")
+    folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        raise InvalidOptionError(f"cannot write {path}: {folder} is not a writable folder")
 
+
+def _run_onnx(args) -> int:
+    from parface_export.onnx_export import DEFAULT_OPSET, export_onnx, max_opset
+
+    if not DEFAULT_OPSET <= args.opset <= max_opset():
+        raise InvalidOptionError(f"--opset must be from {DEFAULT_OPSET} to {max_opset()}, got {args.opset}")
+    if args.parity is not None and not args.parity.is_dir():
+        raise InvalidOptionError(
+            f"--parity {args.parity}: no such folder (a 300-W style folder of .pts + images)"
+        )
+    _output_file(args.output, "ONNX")
     net, source_sha = _network(args.checkpoint)
     spec = net.spec.model_copy(update={"source_sha256": source_sha}) if source_sha else net.spec
     default = Path(args.checkpoint.replace(":", "-")).with_suffix("")
@@ -165,7 +185,21 @@ def _parity(net, path: Path, folder: Path, graph: str, precision: str):
 def _run_tensorrt(args) -> int:
     from parface_export.tensorrt_build import build_engine
 
-    height, width = (int(v) for v in args.max_frame.lower().split("x"))
+    try:
+        height, width = (int(v) for v in args.max_frame.lower().split("x"))
+    except ValueError:
+        raise InvalidOptionError(
+            f"--max-frame must be HEIGHTxWIDTH, e.g. 1080x1920, got {args.max_frame!r}"
+        ) from None
+    if not (height > 0 and width > 0):
+        raise InvalidOptionError(f"--max-frame must be positive, got {args.max_frame!r}")
+    if args.max_batch < 1 or (args.opt_batch is not None and not 1 <= args.opt_batch <= args.max_batch):
+        raise InvalidOptionError("--max-batch must be >= 1 and --opt-batch from 1 to --max-batch")
+    if not (math.isfinite(args.workspace_gib) and args.workspace_gib > 0):
+        raise InvalidOptionError(f"--workspace-gib must be a positive number, got {args.workspace_gib}")
+    if not args.onnx.is_file():
+        raise ModelNotFoundError(f"no ONNX model at {args.onnx}")
+    _output_file(args.output, "engine")
     path = build_engine(
         args.onnx,
         args.output,
@@ -183,6 +217,14 @@ def _run_tensorrt(args) -> int:
 def _run_triton(args) -> int:
     from parface_export.triton import export_triton_repository
 
+    if args.max_batch < 1 or args.instances < 1:
+        raise InvalidOptionError(
+            f"--max-batch and --instances must be >= 1, got {args.max_batch} and {args.instances}"
+        )
+    if not args.onnx.is_file():
+        raise ModelNotFoundError(f"no ONNX model at {args.onnx}")
+    if args.output.exists() and not args.output.is_dir():
+        raise InvalidOptionError(f"-o {args.output} is a file; pass the model repository folder")
     folder = export_triton_repository(
         args.onnx,
         args.output,
@@ -217,14 +259,22 @@ def _run_info(args) -> int:
 
 
 def run(args) -> int:
+    from parface_sdk.cli.common import error_line
     from parface_sdk.errors import ParfaceError
 
     handlers = {"onnx": _run_onnx, "tensorrt": _run_tensorrt, "triton": _run_triton, "info": _run_info}
     try:
         return handlers[args.target](args)
     except ParfaceError as exc:
-        print(f"parface export {args.target}: {exc}", file=sys.stderr)
+        print(f"parface export {args.target}: {error_line(exc)}", file=sys.stderr)
         return 2
+    except ValueError as exc:
+        print(f"parface export {args.target}: {error_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = getattr(args, "output", None) or exc.filename
+        print(f"parface export {args.target}: cannot write {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except ImportError as exc:  # torch / onnx / onnxslim missing
         print(
             f"parface export {args.target} needs the export extra ({exc}): pip install 'parface-sdk[export]'",

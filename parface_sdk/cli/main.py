@@ -7,7 +7,13 @@ import importlib
 import logging
 import sys
 
-from parface_sdk.cli.common import guarded, require_extra
+from parface_sdk.cli.common import (
+    EXIT_INTERRUPTED,
+    OneLineArgumentParser,
+    guarded,
+    require_extra,
+    sigterm_as_interrupt,
+)
 
 # subcommand -> module exposing add_parser(subparsers) and run(args) -> int
 SUBCOMMANDS = {
@@ -29,7 +35,7 @@ REQUIREMENTS = {
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parface", description="3D facial landmarks with ParFace-Net")
+    parser = OneLineArgumentParser(prog="parface", description="3D facial landmarks with ParFace-Net")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in SUBCOMMANDS.items():
@@ -41,7 +47,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    # SIGTERM is Ctrl-C from the first moment (parsing imports the subcommand), not only once the
+    # command runs: an early interrupt is one line and exit 130 too, never a traceback.
+    with sigterm_as_interrupt():
+        try:
+            return _main(sys.argv[1:] if argv is None else argv)
+        except KeyboardInterrupt:
+            print("parface: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     # Load only the chosen subcommand's module, so `parface align` does not import torch.
     chosen = next((arg for arg in argv if arg in SUBCOMMANDS), None)
     args = build_parser(only=chosen).parse_args(argv)

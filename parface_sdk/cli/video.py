@@ -62,7 +62,14 @@ def make_aligner(args: argparse.Namespace):
     options = AlignerOptions(
         backend=args.backend, device=args.device, detector=args.detector, detector_model=args.detector_model
     )
-    return Aligner(args.model, options)
+    aligner = Aligner(args.model, options)
+    if args.box is None:
+        try:
+            aligner.detector  # noqa: B018  a misconfigured detector fails here, before any output
+        except BaseException:
+            aligner.close()
+            raise
+    return aligner
 
 
 def track_options(args: argparse.Namespace, **overrides):
@@ -74,8 +81,8 @@ def track_options(args: argparse.Namespace, **overrides):
         box=tuple(args.box) if args.box else None,
         max_frames=args.max_frames,
     )
-    values.update(overrides)
-    return TrackOptions(**values)
+    options = TrackOptions(**values)  # the user's values are checked even where a command overrides them
+    return options.with_updates(**overrides) if overrides else options
 
 
 def add_parser(subparsers) -> None:

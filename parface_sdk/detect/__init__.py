@@ -26,10 +26,11 @@ _DETECTORS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "blazeface": ("blazeface", "BlazeFaceDetector", {}),
     "blazeface_short_range": ("blazeface", "BlazeFaceDetector", {"variant": "short_range"}),
     "blazeface_back": ("blazeface", "BlazeFaceDetector", {"variant": "back"}),
+    "blazeface_dual": ("blazeface_dual", "BlazeFaceDualDetector", {}),
     "cascade": ("cascade", "CascadeDetector", {}),
 }
 DETECTOR_NAMES = ("auto", *_DETECTORS)
-OFFLINE_DEFAULT = "blazeface"
+OFFLINE_DEFAULT = "blazeface_dual"  # benchmarks/detector_closeups.py, docs/detection.md
 
 __all__ = [
     "DETECTOR_NAMES",
@@ -83,9 +84,40 @@ def _build(key: str, model_path, device: str, score_threshold: float, threads: i
     module_name, class_name, fixed = _DETECTORS[key]
     cls = getattr(import_module(f"{__name__}.{module_name}"), class_name)
     kwargs: dict[str, Any] = {"model_path": model_path, "score_threshold": score_threshold, **fixed}
-    if module_name in ("scrfd", "blazeface"):  # onnxruntime detectors
+    if module_name in ("scrfd", "blazeface", "blazeface_dual"):  # onnxruntime detectors
         kwargs.update(device=device, threads=threads)
-    return cls(**kwargs)
+    try:
+        detector = cls(**kwargs)
+    except (DetectorUnavailableError, ModelLoadError):
+        raise
+    except Exception as exc:  # a file the runtime cannot load at all
+        raise ModelLoadError(
+            f"{model_path}: cannot load it as a {key} detector model ({_short(exc)})"
+        ) from None
+    if model_path is not None:
+        _probe(detector, key, model_path)
+    return detector
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def _probe(detector: FaceDetector, key: str, model_path) -> None:
+    """Run a caller-supplied detector model once on a blank image, so a file of another detector
+    (the wrong inputs or outputs) is a :class:`ModelLoadError` at creation, not at the first align."""
+    import numpy as np
+
+    try:
+        found = detector.detect(np.zeros((96, 128, 3), np.uint8))
+        if not isinstance(found, Detections):
+            raise TypeError(f"returned {type(found).__name__}")
+    except Exception as exc:
+        detector.close()
+        raise ModelLoadError(
+            f"{model_path} is not a {key} detector model ({_short(exc)}); pass the model file of "
+            f"the detector you name, or detector='auto' to pick the detector from the file name"
+        ) from None
 
 
 def _create_auto(model_path, device: str, score_threshold: float, threads: int | None) -> FaceDetector:

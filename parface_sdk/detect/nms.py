@@ -80,3 +80,24 @@ def weighted_nms(
         np.asarray(out_scores, np.float32),
         blended_points,
     )
+
+
+def suppress_covered(boxes: np.ndarray, scores: np.ndarray, max_covered: float) -> np.ndarray:
+    """Indices (best score first) of the boxes kept when a box is dropped whose own area is covered
+    more than ``max_covered`` by a kept box of higher score: the half-face and corner boxes an
+    anchor detector adds around a face that fills the frame (distinct faces side by side, even
+    touching, overlap far less). ``max_covered=1`` keeps everything."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    order = np.argsort(-scores, kind="stable")
+    boxes = boxes[order]
+    top_left = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    bottom_right = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    inter = np.prod(np.clip(bottom_right - top_left, 0.0, None), axis=2)
+    area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0.0, None), axis=1)
+    covered = inter / np.maximum(area, 1e-9)[:, None]  # [i, j]: fraction of box i inside box j
+    keep: list[int] = []
+    for rank in range(len(order)):
+        if not any(covered[rank, k] > max_covered for k in keep):
+            keep.append(rank)
+    return order[np.asarray(keep, dtype=np.int64)]

@@ -53,3 +53,36 @@ def default_quality_threshold() -> float | None:
         return None
     value = json.loads(MANIFEST.read_text()).get("quality_threshold")
     return None if value is None else float(value)
+
+
+def shipped_quality_threshold(path: str | Path) -> float | None:
+    """The calibrated ``quality_threshold`` when ``path`` is one of the shipped model's files (the
+    package's own, or a copy with the same SHA-256), else ``None``: a foreign model has none."""
+    if not MANIFEST.is_file():
+        return None
+    try:
+        manifest = json.loads(MANIFEST.read_text())
+        path = Path(path)
+        if not path.is_file():
+            return None
+        hashes = {entry.get("sha256") for entry in manifest.get("files", {}).values()}
+        shipped = any(
+            path.resolve() == (MODELS_DIR / entry["file"]).resolve()
+            for entry in manifest.get("files", {}).values()
+        )
+        if not shipped and (path.stat().st_size > 256 << 20 or _sha(path) not in hashes):
+            return None
+    except (OSError, ValueError, KeyError):
+        return None
+    value = manifest.get("quality_threshold")
+    return None if value is None else float(value)
+
+
+@cache
+def _sha_cached(path: Path, size: int, mtime: float) -> str:
+    return sha256_of(path)
+
+
+def _sha(path: Path) -> str:
+    stat = path.stat()
+    return _sha_cached(path.resolve(), stat.st_size, stat.st_mtime)

@@ -34,7 +34,15 @@ def open_video(path: str | os.PathLike):
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such video file")
-    capture = cv2.VideoCapture(str(path))
+    from parface_sdk.quiet import quiet_native_stderr
+
+    try:
+        with quiet_native_stderr():
+            capture = cv2.VideoCapture(str(path))
+    except cv2.error as exc:
+        raise VideoError(
+            f"{path}: OpenCV cannot open this video ({' '.join(str(exc).split())[:160]})"
+        ) from None
     if not capture.isOpened():
         capture.release()
         raise VideoError(
@@ -44,13 +52,24 @@ def open_video(path: str | os.PathLike):
     return capture
 
 
+def _sane_rate(value, fallback: float) -> float:
+    """A frame rate from a container or a caller: finite and within 0-1000 fps, else ``fallback``
+    (a corrupt header can say NaN, 0, a negative or an absurd rate)."""
+    try:
+        rate = float(value or 0.0)
+    except (TypeError, ValueError):
+        return fallback
+    return rate if np.isfinite(rate) and 0.0 < rate <= 1000.0 else fallback
+
+
 def video_info(path: str | os.PathLike) -> VideoInfo:
     import cv2
 
     capture = open_video(path)
     try:
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        fps = _sane_rate(capture.get(cv2.CAP_PROP_FPS), 0.0)
+        count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        count = int(count) if np.isfinite(count) and 0 <= count < 1e9 else 0
         return VideoInfo(
             fps,
             count,
@@ -65,12 +84,21 @@ def read_video(path: str | os.PathLike, fps: float | None = None) -> Iterator[tu
     """``(timestamp seconds, BGR frame)`` for each frame; ``fps`` overrides the file's rate."""
     import cv2
 
+    from parface_sdk.quiet import quiet_native_stderr
+
     capture = open_video(path)
-    rate = fps or capture.get(cv2.CAP_PROP_FPS) or 30.0
+    rate = _sane_rate(fps, 0.0) or _sane_rate(capture.get(cv2.CAP_PROP_FPS), 30.0)
     index = 0
     try:
         while True:
-            ok, frame = capture.read()
+            try:
+                with quiet_native_stderr():
+                    ok, frame = capture.read()
+            except cv2.error as exc:
+                reason = " ".join(str(exc).split())[:160]
+                raise VideoError(f"{path}: frame {index} cannot be decoded ({reason})") from None
+            if ok and (frame is None or frame.size == 0):
+                ok = False
             if not ok:
                 if index == 0:
                     raise VideoError(f"{path}: no frame could be decoded")

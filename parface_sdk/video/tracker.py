@@ -26,17 +26,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from parface_sdk.errors import VideoError
+from parface_sdk.errors import InvalidOptionError, UnsupportedShapeError, VideoError
 from parface_sdk.geometry import box_iou, landmark_box
 from parface_sdk.image import load_image
+from parface_sdk.options import OptionsModel
 from parface_sdk.results import AlignResult, Face
 
 logger = logging.getLogger(__name__)
 
 
-class TrackOptions(BaseModel):
+class TrackOptions(OptionsModel):
     """How :class:`FaceTracker` and :func:`track` run. Frozen; unknown fields are rejected.
 
     - ``redetect_interval``: check with the detector every N frames (0: only when the face is lost).
@@ -60,8 +61,6 @@ class TrackOptions(BaseModel):
       (``TrackedFrame.frame``), so an overlay, optical flow or a report uses it without decoding
       or converting the frame again (off by default: a frame per result holds memory).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     redetect_interval: int = Field(default=30, ge=0)
     relative_confidence: float = Field(default=0.9, ge=0.0, le=1.0)
@@ -135,6 +134,21 @@ def moved(points: np.ndarray, anchor: np.ndarray) -> float:
     return float(max(shift, 0.5 * abs(max(b[2] - b[0], b[3] - b[1]) - side)) / side)
 
 
+def _check_timestamp(timestamp: Any, index: int) -> float:
+    """A frame's timestamp as a finite float of seconds, or :class:`InvalidOptionError`: one NaN
+    would poison the smoother (and so every later frame's landmarks)."""
+    number = isinstance(timestamp, (int, float, np.integer, np.floating))
+    if isinstance(timestamp, (bool, np.bool_)) or not number:
+        kind = type(timestamp).__name__
+        raise InvalidOptionError(
+            f"frame {index}: timestamp must be a number of seconds, got {kind} {timestamp!r}"
+        )
+    value = float(timestamp)
+    if not np.isfinite(value):
+        raise InvalidOptionError(f"frame {index}: timestamp must be a finite number of seconds, got {value}")
+    return value
+
+
 def _mean_confidence(face: Face) -> float:
     return float(np.mean(face.confidence))
 
@@ -159,6 +173,7 @@ class FaceTracker:
         """Forget the face: the next frame runs the detector."""
         self._anchor: np.ndarray | None = None
         self._reference = 0.0
+        self._score = 1.0
         self._since_detection = 0
         self._index = 0
         self._last_time: float | None = None
@@ -168,13 +183,21 @@ class FaceTracker:
         return max(self.options.min_confidence, self.options.relative_confidence * self._reference)
 
     def _follow(self, rgb: np.ndarray) -> Face | None:
-        faces = self.aligner.align_from_landmarks(rgb, [self._anchor], color="RGB").faces
-        return faces[0] if faces else None
+        try:
+            faces = self.aligner.align_from_landmarks(rgb, [self._anchor], color="RGB").faces
+        except UnsupportedShapeError:  # the anchor left the image or lost a face's size: lost
+            logger.debug("frame %d: the tracked landmarks left the image; re-detecting", self._index)
+            return None
+        if not faces:
+            return None
+        # a crop from landmarks has no detector score of its own: the face keeps its detection's
+        return faces[0].model_copy(update={"score": self._score})
 
     def _start(self, rgb: np.ndarray, found: Face) -> Face:
         """Anchor on a detected face; its frame is answered from the anchor crop like the next ones."""
         self._anchor = np.asarray(found.landmarks)
         self._reference = _mean_confidence(found)
+        self._score = float(found.score)
         return self._follow(rgb) or found
 
     def update(self, frame: Any, timestamp: float | None = None, color: str | None = None) -> TrackedFrame:
@@ -184,6 +207,7 @@ class FaceTracker:
         index = self._index
         if timestamp is None:
             timestamp = index / options.fps
+        timestamp = _check_timestamp(timestamp, index)
         if self._last_time is not None and timestamp <= self._last_time:
             raise VideoError(
                 f"frame {index}: timestamp {timestamp} does not follow {self._last_time}; "

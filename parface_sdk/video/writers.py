@@ -61,8 +61,10 @@ def write_csv(frames: Iterable[TrackedFrame], path: str | os.PathLike) -> int:
 
 
 def _temporary_beside(path: Path) -> Path:
-    """An empty temporary file beside ``path`` with the same suffix (writers pick the format by it)."""
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".partial{path.suffix}")
+    """An empty hidden temporary file beside ``path`` with the same suffix (writers pick the format by
+    it) and a short random name, so a long target name never fails for its temporary name only."""
+    suffix = path.suffix if len(path.suffix.encode()) <= 16 else ""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=".pf-", suffix=f".partial{suffix}")
     os.close(handle)
     return Path(name)
 
@@ -144,7 +146,10 @@ class OverlayWriter(_AtomicOutput):
 
     def abort(self) -> None:
         """Drop the video: nothing is left at ``path`` or beside it."""
-        self._writer.release()
+        try:
+            self._writer.release()
+        except Exception:  # noqa: BLE001  the file is deleted below whatever the release did
+            pass
         if self._temporary is not None:
             self._temporary.unlink(missing_ok=True)
             self._temporary = None
@@ -252,10 +257,16 @@ class TrackWriter(_AtomicOutput):
 
     def abort(self) -> None:
         """Drop every output: nothing is left at the paths or beside them."""
-        for temporary, _path, stream in self._files:
-            stream.close()
-            temporary.unlink(missing_ok=True)
-        self._files = []
-        if self._overlay is not None:
-            self._overlay.abort()
-            self._overlay = None
+        files, self._files = self._files, []
+        overlay, self._overlay = self._overlay, None
+        try:
+            for temporary, _path, stream in files:
+                try:
+                    stream.close()  # flushes: on a full disk this fails again, and is ignored here
+                except OSError:
+                    pass
+                finally:
+                    temporary.unlink(missing_ok=True)
+        finally:
+            if overlay is not None:
+                overlay.abort()

@@ -119,7 +119,7 @@ def test_auto_falls_back_to_offline_default(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("INSIGHTFACE_HOME", str(tmp_path))
     with caplog.at_level("INFO", logger="parface_sdk.detect"):
         detector = create_detector("auto")
-    assert detector.name == "blazeface_back"
+    assert detector.name == "blazeface_dual"
     assert "offline default" in caplog.text
     assert isinstance(detector, FaceDetector)
     assert set(DETECTOR_NAMES) >= {"auto", "scrfd", "yunet", "blazeface", "cascade"}
@@ -204,3 +204,33 @@ def test_detector_rejects_non_rgb_uint8(default_detector):
         default_detector.detect(np.zeros((100, 100), np.uint8))
     with pytest.raises(InvalidImageError):
         default_detector.detect(np.zeros((100, 100, 3), np.float32))
+
+
+def test_default_finds_exactly_one_face_on_close_ups_and_each_face_of_a_tiled_image(
+    shared_dir, tmp_path, monkeypatch
+):
+    """The offline default (blazeface_dual) on UTKFace face chips, where the back model alone adds
+    half-face boxes or misses the face (benchmarks/detector_closeups.py: 200 chips, 99 % exactly
+    one); and 2-3 chips side by side, every face found."""
+    import cv2
+
+    chips = sorted((shared_dir / "data" / "unlabeled-utkface" / "images").glob("*.jpg"))[::200][:20]
+    if len(chips) < 10:
+        pytest.skip("the UTKFace chips are not in this shared folder")
+    monkeypatch.setenv("INSIGHTFACE_HOME", str(tmp_path))  # no SCRFD pack: the offline default
+    detector = create_detector("auto", threads=1)
+    assert detector.name == "blazeface_dual"
+    back = create_detector("blazeface_back", threads=1)
+    try:
+        images = [cv2.imread(str(path))[:, :, ::-1].copy() for path in chips]
+        counts = [len(detector.detect(image)) for image in images]
+        assert sum(count == 1 for count in counts) >= 19, counts
+        assert sum(len(back.detect(image)) != 1 for image in images) >= 4  # the problem it fixes
+        for k in (2, 3):
+            tiled = np.full((220, 20 + 220 * k, 3), 114, np.uint8)
+            for slot in range(k):
+                tiled[10:210, 10 + 220 * slot : 210 + 220 * slot] = images[slot]
+            assert len(detector.detect(tiled)) == k
+    finally:
+        detector.close()
+        back.close()
