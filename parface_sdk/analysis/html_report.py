@@ -126,7 +126,12 @@ def render_html(
         f"confidence {decision['confidence']:.6f} (threshold {decision['confidence_threshold']:.6f})."
     )
     if probability is not None:
-        confidence_text = f"Probability of a one-sided change: {probability:.2f}. " + confidence_text
+        placeholder = (
+            "" if decision.get("probability_fitted") else " (a placeholder until the calibration is re-run)"
+        )
+        confidence_text = (
+            f"Probability of a one-sided change: {probability:.2f}{placeholder}. " + confidence_text
+        )
     parts.append(f"<p>{escape(confidence_text)}</p>")
     caveat = escape(decision["caveat"]).replace("WARNING:", '<span class="warning">WARNING:</span>')
     parts.append(f'<p class="caveat">{caveat}</p>')

@@ -116,7 +116,9 @@ def _photo_protocol(args: argparse.Namespace, images: list[Path], photo_tasks: l
 def _say(decision: dict) -> str:
     """The decision in one plain line."""
     confidence = (
-        f"strength {decision['strength']:.1f} null spreads, threshold "
+        f"probability {decision['probability']:.2f}"
+        + ("" if decision.get("probability_fitted") else " (placeholder until calibrated)")
+        + f"; strength {decision['strength']:.1f} null spreads, threshold "
         f"{decision['strength_threshold']:.1f}; confidence {decision['confidence']:.6f}, threshold "
         f"{decision['confidence_threshold']:.6f}"
     )
