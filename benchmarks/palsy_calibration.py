@@ -40,7 +40,8 @@ from parface_sdk.analysis.calibrate import derive_calibration, validation_table
 from parface_sdk.analysis.clip import VIDEO_SMOOTHING, model_sha256, track_landmarks
 from parface_sdk.analysis.decision import CALIBRATION_PATHS, change_statistics, decide_asymmetry
 from parface_sdk.analysis.flow import LANDMARK_SOURCES, flow_landmarks
-from parface_sdk.analysis.simulate import load_subjects, make_clip
+from parface_sdk.analysis.probability import fit_logistic, logistic, plot_reliability, reliability
+from parface_sdk.analysis.simulate import EXPRESSIONS, load_subjects, make_clip, natural_asymmetry
 from parface_sdk.analysis.timeseries import Task, measure_sequence
 from parface_sdk.options import AlignerOptions
 from parface_sdk.video.smoothing import jitter_percent, smooth_landmark_sequence
@@ -53,7 +54,9 @@ MARKERS = {
 }
 REPORT_NAMES = {"model": "report.json", "flow": "report_flow.json"}
 TASKS = [Task("rest", 0.0, 1.0), Task("task", 1.0, 2.0)]
-NULL_KINDS = ("still", "mirrored", "turn")
+# faces without palsy: still, mirrored, turning, and healthy symmetric expressions (both sides
+# warped alike, plus a natural side-to-side difference drawn from published normal ranges)
+NULL_KINDS = ("still", "mirrored", "turn", "smile", "brows", "lids")
 VALIDATION_FRACTION = 0.05  # the joint stage's validation split (parface_training/recipes/*.json)
 EXTRA_SIZES = (4.0, 8.0)  # droop sizes of the "local" and "turn" conditions
 
@@ -106,7 +109,16 @@ def null_clips(aligner, subject, args, seed) -> list[dict]:
     for kind in NULL_KINDS:
         face = subject.mirrored() if kind == "mirrored" else subject
         clip_kind = "turn" if kind == "turn" else "still"
-        frames = make_clip(face, clip_kind, args.frames, args.fps, seed, turn_deg=turn_degrees(seed))
+        expression = {}
+        if kind in EXPRESSIONS:
+            rng = np.random.default_rng([seed, NULL_KINDS.index(kind)])
+            expression = {
+                "expression": (kind, EXPRESSIONS[kind][2]),
+                "expression_asymmetry": natural_asymmetry(kind, rng),
+            }
+        frames = make_clip(
+            face, clip_kind, args.frames, args.fps, seed, turn_deg=turn_degrees(seed), **expression
+        )
         records.append({"person": subject.name, "kind": kind, "series": run_clip(aligner, frames, args.fps)})
     return records
 
@@ -144,7 +156,7 @@ def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, 
         provenance={
             "landmarks": mode,
             "people": len(calibrators),
-            "clips": 3 * len(calibrators),
+            "clips": len(NULL_KINDS) * len(calibrators),
             "frames": args.frames,
             "fps": args.fps,
             "date": datetime.date.today().isoformat(),
@@ -152,18 +164,23 @@ def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, 
         },
     )
     null_validation = {}
+    scored: list[dict] = []  # held-out clips for the probability map: margin above threshold, label
     for kind in NULL_KINDS:
         held = [r for r in null if r["person"] not in calibrators and r["kind"] == kind]
-        null_validation[kind] = {
-            "clips": len(held),
-            **{
-                mode_name: sum(
-                    decide_asymmetry(r["series"][mode], tasks, calibration, sha).decision in ("right", "left")
-                    for r in held
-                )
-                for mode_name, tasks in (("tasks", TASKS), ("auto", []))
-            },
-        }
+        null_validation[kind] = {"clips": len(held)}
+        for mode_name, tasks in (("tasks", TASKS), ("auto", [])):
+            decisions = [decide_asymmetry(r["series"][mode], tasks, calibration, sha) for r in held]
+            null_validation[kind][mode_name] = sum(d.decision in ("right", "left") for d in decisions)
+            if mode_name == "tasks":
+                scored += [
+                    {
+                        "person": r["person"],
+                        "kind": kind,
+                        "margin": d.strength - d.strength_threshold,
+                        "label": 0,
+                    }
+                    for r, d in zip(held, decisions)
+                ]
     rows: dict[str, list] = {"tasks": [], "auto": [], "local": [], "turn": []}
     for record in droops:
         condition = record["condition"]
@@ -171,6 +188,15 @@ def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, 
         for name, tasks in modes:
             decision = decide_asymmetry(record["series"][mode], tasks, calibration, sha)
             test = next(t for t in decision.tests if t["region"] == record["region"])
+            if name == "tasks":
+                scored.append(
+                    {
+                        "person": record["person"],
+                        "kind": f"droop {record['percent']:g}",
+                        "margin": decision.strength - decision.strength_threshold,
+                        "label": 1,
+                    }
+                )
             rows[name].append(
                 {
                     "person": record["person"],
@@ -185,7 +211,9 @@ def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, 
                     "applied": -record["percent"] if record["side"] == "right" else record["percent"],
                 }
             )
+    calibration, probability = fit_probability(calibration, scored)
     report = {
+        "probability": probability,
         "date": datetime.date.today().isoformat(),
         "command": f"python benchmarks/palsy_calibration.py --out {args.out}",
         "landmarks": mode,
@@ -210,6 +238,39 @@ def evaluate(mode: str, null: list[dict], droops: list[dict], calibrators: set, 
         "droops": rows,
     }
     return calibration, report
+
+
+def fit_probability(calibration, scored: list[dict], folds: int = 2) -> tuple:
+    """The logistic map of the strength margin to a probability of a one-sided change, fitted on
+    the held-out null (label 0) and droop (label 1) clips, and its reliability: each person's clips
+    are scored by a map fitted without them (``folds``-fold by person), the reliability diagram and
+    ECE are computed on those out-of-fold probabilities, and the map installed is fitted on all.
+    The probability depends on the mix of droop sizes simulated (the prior)."""
+    margins = np.array([r["margin"] for r in scored], dtype=np.float64)
+    labels = np.array([r["label"] for r in scored], dtype=np.float64)
+    people = sorted({r["person"] for r in scored})
+    fold_of = {person: index % folds for index, person in enumerate(people)}
+    fold = np.array([fold_of[r["person"]] for r in scored])
+    out_of_fold = np.full(len(scored), np.nan)
+    for k in range(folds):
+        train = fold != k
+        slope, intercept = fit_logistic(margins[train], labels[train])
+        out_of_fold[~train] = logistic(margins[~train], slope, intercept)
+    diagram = reliability(out_of_fold, labels)
+    slope, intercept = fit_logistic(margins, labels)
+    fitted = {
+        "slope": slope,
+        "intercept": intercept,
+        "fitted": True,
+        "statistic": "strength - strength_threshold (landmarks' decision, task spans)",
+        "clips": int(len(scored)),
+        "positives": int(labels.sum()),
+        "ece_out_of_fold": round(diagram["ece"], 4),
+        "fit": "logistic regression on held-out simulated null and droop clips; "
+        "ECE by 2-fold cross-fit by person",
+    }
+    report = {"map": fitted, "reliability": diagram, "clips": scored}
+    return replace(calibration, probability=fitted), report
 
 
 def main() -> None:
@@ -245,7 +306,7 @@ def main() -> None:
         model_path = str(aligner.model_path)
         null = [r for i, s in enumerate(subjects) for r in null_clips(aligner, s, args, args.seed + i)]
         for record in null:
-            if record["kind"] != "turn":
+            if record["kind"] in ("still", "mirrored"):
                 record["jitter"] = {
                     mode: jitter(record["series"][mode], args.fps) for mode in LANDMARK_SOURCES
                 }
@@ -270,6 +331,9 @@ def main() -> None:
         )
         report["calibration"] = calibration.to_dict()
         (args.out / REPORT_NAMES[mode]).write_text(json.dumps(report, indent=1, default=float) + "\n")
+        diagram = args.out / REPORT_NAMES[mode].replace("report", "reliability").replace(".json", ".png")
+        plot_reliability(report["probability"]["reliability"], diagram, f"probability, landmarks={mode}")
+        print(f"reliability diagram: {diagram}")
         if not args.no_install:
             CALIBRATION_PATHS[mode].write_text(json.dumps(calibration.to_dict(), indent=1) + "\n")
             print(f"installed {CALIBRATION_PATHS[mode]}")
@@ -295,6 +359,7 @@ def validation_summary(report: dict) -> dict:
         },
         "pearson_r_measured_vs_applied": round(report["validation"]["tasks"][-1]["pearson_r"], 3),
         "jitter_pct_iod": {m: round(float(np.mean(v)), 3) for m, v in report["jitter"].items()},
+        "probability_ece": report.get("probability", {}).get("reliability", {}).get("ece"),
         "in_plain_words": [line.removeprefix("- ") for line in conclusions(report)],
         "simulation": "thin-plate droops of still photos of 300-W/LFPW train faces; not patient recordings",
     }

@@ -42,7 +42,7 @@ def render(report: dict) -> str:
         )
     motions = {
         kind: [r["tasks"].get("motion", {}).get("task", np.nan) for r in report["null"] if r["kind"] == kind]
-        for kind in ("still", "mirrored", "turn")
+        for kind in dict.fromkeys(r["kind"] for r in report["null"])
     }
     lines += [
         "",
@@ -125,6 +125,7 @@ def render(report: dict) -> str:
     ):
         values = report["jitter"][method]
         lines.append(f"| {label} | {np.mean(values):.2f} | {np.max(values):.2f} |")
+    lines += probability_lines(report.get("probability"))
     lines += [
         "",
         "**In plain words** (written by the script from the figures above):",
@@ -132,6 +133,31 @@ def render(report: dict) -> str:
         *conclusions(report),
     ]
     return "\n".join(lines) + "\n"
+
+
+def probability_lines(probability: dict | None) -> list[str]:
+    """The probability map and its reliability diagram as a table (absent in older reports)."""
+    if not probability:
+        return []
+    fitted, diagram = probability["map"], probability["reliability"]
+    lines = [
+        "",
+        f"**Probability of a one-sided change** (`asymmetry.probability`): logistic map of the strength "
+        f"above its threshold, slope {fitted['slope']:.3f}, intercept {fitted['intercept']:.3f}, fitted on "
+        f"{fitted['clips']} held-out clips ({fitted['positives']} simulated droops of all sizes, the rest "
+        f"without palsy; the probability is for that mix). Reliability of out-of-fold probabilities "
+        f"(2-fold by person): expected calibration error {diagram['ece']:.3f}.",
+        "",
+        "| predicted | clips | mean predicted | observed rate |",
+        "|---|---|---|---|",
+    ]
+    for row in diagram["bins"]:
+        if row["count"]:
+            lines.append(
+                f"| {row['lower']:.1f}-{row['upper']:.1f} | {row['count']} | "
+                f"{row['mean_probability']:.2f} | {row['observed_rate']:.2f} |"
+            )
+    return lines
 
 
 def conclusions(report: dict) -> list[str]:

@@ -2,8 +2,9 @@
 
 All measures are taken after pose normalisation (:func:`.pose.normalize_pose`), so head rotation,
 position and size do not change them. Lengths are in units of the subject's inter-canthal distance
-(midpoint of 36/39 to midpoint of 42/45) or, with ``scale_mm`` (that distance in millimetres from
-a calibration), in millimetres; areas in those units squared; angles in degrees. "Right" and
+(midpoint of 36/39 to midpoint of 42/45) or, with ``scale_mm`` (the subject's *inner* inter-canthal
+distance, the inner eye corners 39-42, in millimetres: measured, or :data:`ADULT_INNER_CANTHAL_MM`),
+in millimetres; areas in those units squared; angles in degrees. "Right" and
 "left" are the subject's sides (right: points 17-21, 36-41, 48; left: 22-26, 42-47, 54), and every
 per-side measure reports right, left, difference (right - left) and ratio (right / left).
 """
@@ -18,6 +19,12 @@ from parface_sdk.analysis.mirror import mirror_asymmetry
 from parface_sdk.pose import RIGID_POINTS, HeadPose, normalize_pose
 
 MIDLINE_POINTS: tuple[int, ...] = (27, 28, 29, 30, 33, 51, 57, 62, 66, 8)
+
+# The average adult inner inter-canthal distance (endocanthion-endocanthion, points 39-42), in mm:
+# about 32 mm in adult anthropometric norms (Farkas LG, Anthropometry of the Head and Face, 2nd ed.,
+# Raven Press 1994: en-en about 33 mm in men and 32 mm in women; individual values vary by a few mm).
+# The photo protocol uses it for mm when no measured --scale-mm is given, and says so.
+ADULT_INNER_CANTHAL_MM = 32.0
 
 # name -> (kind, description); kind is "length", "area" or "angle"
 SIDE_MEASURES: dict[str, tuple[str, str]] = {
@@ -96,8 +103,35 @@ class FaceMeasures:
 
 
 def intercanthal_distance(points: np.ndarray) -> float:
+    """The unit of the measures: midpoint of the eye corners 36/39 to midpoint of 42/45."""
     points = np.asarray(points, dtype=np.float64)
     return float(np.linalg.norm((points[36] + points[39]) / 2 - (points[42] + points[45]) / 2))
+
+
+def inner_canthal_distance(points: np.ndarray) -> float:
+    """The inner inter-canthal distance |39-42| (endocanthion to endocanthion), the length
+    ``scale_mm`` gives in millimetres."""
+    points = np.asarray(points, dtype=np.float64)
+    return float(np.linalg.norm(points[39] - points[42]))
+
+
+def head_length_per_unit(head: np.ndarray, scale_mm: float | None = None) -> float:
+    """The head-frame length of one unit of the measures of ``head``: its inter-canthal distance
+    without ``scale_mm``, else its inner inter-canthal distance / ``scale_mm`` (one mm)."""
+    if scale_mm:
+        return inner_canthal_distance(head) / scale_mm
+    return intercanthal_distance(head)
+
+
+def unit_scale(scale_mm: float | None) -> float:
+    """Roughly how many output units one inter-canthal unit is (1 without ``scale_mm``; with it,
+    the mm of the canonical face's inter-canthal distance), for scaling noise floors."""
+    if not scale_mm:
+        return 1.0
+    from parface_sdk.canonical import canonical_face
+
+    face = canonical_face()
+    return float(scale_mm * intercanthal_distance(face) / inner_canthal_distance(face))
 
 
 def _polygon_area(xy: np.ndarray) -> float:
@@ -147,8 +181,10 @@ def measure_head(
     if not intercanthal > 0:
         raise ValueError("the inter-canthal distance is zero; the landmarks are degenerate")
     if scale_mm is not None and not scale_mm > 0:
-        raise ValueError(f"scale_mm is the inter-canthal distance in mm and must be > 0, got {scale_mm}")
-    unit_length = (scale_mm or 1.0) / intercanthal
+        raise ValueError(
+            f"scale_mm is the inner inter-canthal distance in mm and must be > 0, got {scale_mm}"
+        )
+    unit_length = 1.0 / head_length_per_unit(head, scale_mm)
     factor = {"length": unit_length, "area": unit_length**2, "angle": 1.0}
     sides = {
         name: SideMeasure(m.right * factor[SIDE_MEASURES[name][0]], m.left * factor[SIDE_MEASURES[name][0]])

@@ -57,14 +57,20 @@ class KeptFrames:
 
 
 def track_landmarks(
-    aligner, frames: Any, landmarks: str = "model", kept: KeptFrames | None = None, **track_options: Any
+    aligner,
+    frames: Any,
+    landmarks: str = "model",
+    kept: KeptFrames | None = None,
+    found: list[bool] | None = None,
+    **track_options: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Track ``frames`` (anything :func:`parface_sdk.video.track` accepts) without live smoothing:
     (T, 68, 3) image landmarks (NaN where no face) and (T,) timestamps in seconds.
 
     ``landmarks="flow"`` follows the model's landmarks by optical flow from the first frame with a
     face (:mod:`parface_sdk.analysis.flow`); ``"model"`` gives the model's landmarks. ``kept`` (a
-    :class:`KeptFrames`) receives every frame. Each frame is decoded and converted once, by the
+    :class:`KeptFrames`) receives every frame, ``found`` (a list) whether the tracker found a face in
+    it. Each frame is decoded and converted once, by the
     tracker (``with_frames=True``); the flow and ``kept`` use the tracker's RGB image."""
     from parface_sdk.errors import InvalidOptionError
     from parface_sdk.video import track
@@ -81,16 +87,19 @@ def track_landmarks(
         if kept is not None:
             kept.append(tracked.frame)
         face = tracked.face
-        found = None if face is None else np.asarray(face.landmarks, np.float64)
-        if flow is not None and found is not None:
-            found = flow.update(tracked.frame, found)
-        points.append(np.full((68, 3), np.nan) if found is None else found)
+        if found is not None:
+            found.append(face is not None)
+        reading = None if face is None else np.asarray(face.landmarks, np.float64)
+        if flow is not None and reading is not None:
+            reading = flow.update(tracked.frame, reading)
+        points.append(np.full((68, 3), np.nan) if reading is None else reading)
     if flow is not None:
         logger.info(
-            "flow used for %.0f %% of the landmark readings; %d frames left out (the flow "
-            "lost a point the asymmetry decision reads)",
+            "flow used for %.0f %% of the landmark readings; %d of %d frames after the reference "
+            "took the model's landmarks (the flow lost a point the asymmetry decision reads)",
             100 * flow.coverage,
-            flow.dropped,
+            flow.fallbacks,
+            flow.frames,
         )
     if not points:
         return np.zeros((0, 68, 3)), np.zeros(0)

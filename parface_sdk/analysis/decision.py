@@ -20,6 +20,10 @@ observed one under the null (normal, ``k`` tests): ``(2 Phi(z) - 1) ** k``. A si
 when its confidence reaches the calibrated threshold and the other side's does not; when both do,
 the answer is "undetermined"; when neither does, "none" (no asymmetric change detected).
 
+That confidence is a null-hypothesis figure and saturates at 0 or 1. ``probability`` is the
+calibrated probability of a one-sided change: a logistic map of the strength above its threshold,
+fitted on simulated droop and null clips (:mod:`.probability`); it stays strictly between 0 and 1.
+
 Without task spans, the first second is rest and the larger of the 25th and 75th percentile change
 (so at least a quarter of the frames after rest must show it; a short tracking glitch does not) over
 the rest of the recording is used instead, with its own null spread.
@@ -35,7 +39,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from parface_sdk.analysis.asymmetry import intercanthal_distance
+from parface_sdk.analysis.asymmetry import head_length_per_unit
 from parface_sdk.analysis.timeseries import REST_FALLBACK_SECONDS, MeasureSeries, Task
 from parface_sdk.errors import ParfaceError
 
@@ -86,6 +90,19 @@ class Calibration:
     static_range: dict[str, dict[str, float]]  # region -> p5 / p50 / p95 of resting right - left
     provenance: dict = field(default_factory=dict)
     motion_sigma: dict[str, dict[str, float]] = field(default_factory=dict)  # % IOD per degree
+    # the logistic map of strength - strength_threshold to a probability (analysis.probability):
+    # {"slope", "intercept", "fitted", and where fitted, "ece", "clips", ...}
+    probability: dict = field(default_factory=dict)
+
+    def probability_of(self, margin: float) -> float:
+        """The calibrated probability of a one-sided change for a clip whose strength is
+        ``margin`` above the decision threshold (:mod:`.probability`; before a fitted map exists,
+        the placeholder 0.5 at the threshold)."""
+        from parface_sdk.analysis.probability import DEFAULT_SLOPE, logistic
+
+        slope = float(self.probability.get("slope", DEFAULT_SLOPE))
+        intercept = float(self.probability.get("intercept", 0.0))
+        return logistic(margin if np.isfinite(margin) else -1e3, slope, intercept)
 
     def sigma(self, mode: str, region: str, motion: float) -> float:
         """The null spread (% IOD) of a change measured with ``motion`` degrees of head motion."""
@@ -104,6 +121,7 @@ class Calibration:
                 data["static_range"],
                 data.get("provenance", {}),
                 data.get("motion_sigma", {}),
+                data.get("probability", {}),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CalibrationError(
@@ -145,6 +163,7 @@ class Calibration:
             "static_range": self.static_range,
             "provenance": self.provenance,
             "motion_sigma": self.motion_sigma,
+            "probability": self.probability,
         }
 
 
@@ -155,8 +174,8 @@ def _difference_pct(series: MeasureSeries, measure: str) -> np.ndarray:
     factor = np.full(len(series), np.nan)
     for index in np.flatnonzero(np.isfinite(heads).all(axis=(1, 2))):
         head = heads[index]
-        factor[index] = intercanthal_distance(head) / np.linalg.norm(head[36] - head[45])
-    return 100.0 * (right - left) * factor / (series.scale_mm or 1.0)
+        factor[index] = head_length_per_unit(head, series.scale_mm) / np.linalg.norm(head[36] - head[45])
+    return 100.0 * (right - left) * factor
 
 
 def _nanmedian(values: np.ndarray) -> float:
@@ -235,10 +254,15 @@ class AsymmetryDecision:
     evidence: list[str]
     calibration: dict
     caveat: str = CAVEAT
+    # calibrated probability of a one-sided change (analysis.probability), strictly in (0, 1)
+    probability: float = 0.5
+    probability_fitted: bool = False
 
     def to_dict(self) -> dict:
         return {
             "decision": self.decision,
+            "probability": self.probability,
+            "probability_fitted": self.probability_fitted,
             "confidence": self.confidence,
             "confidence_threshold": self.confidence_threshold,
             "strength": self.strength,
@@ -355,4 +379,6 @@ def decide_asymmetry(
         evidence,
         calibration_info,
         caveat,
+        calibration.probability_of(max(strongest.values()) - threshold_z),
+        bool(calibration.probability.get("fitted", False)),
     )

@@ -17,12 +17,14 @@ A point keeps the model's position in a frame when the flow is not trusted there
   latched onto another structure).
 
 Other points fall back to the model's reading. A frame where the flow is not trusted at one of
-the :data:`DECISION_POINTS` is returned as NaN (left out of the analysis like a frame without a
-face): the model's reading there usually under-reads a change but can misread the direction of a
-strong, narrow deformation. :attr:`FlowTracker.coverage` says how often the flow was trusted and
-:attr:`FlowTracker.dropped` how many frames were left out. The refinement measures *relative*
-motion since the reference frame, which is what the asymmetry decision uses (task minus rest); it
-does not make a single frame's landmarks more accurate.
+the :data:`DECISION_POINTS` falls back to the model's landmarks for the whole frame
+(``lost="model"``, the default: the frame is kept, so a task is not left without frames; the model's
+reading there usually under-reads a change and can misread the direction of a strong, narrow
+deformation), or is returned as NaN and left out like a frame without a face (``lost="drop"``).
+:attr:`FlowTracker.coverage` says how often the flow was trusted, :attr:`FlowTracker.fallbacks`
+how many frames fell back to the model and :attr:`FlowTracker.dropped` how many were left out.
+The refinement measures *relative* motion since the reference frame, which is what the asymmetry
+decision uses (task minus rest); it does not make a single frame's landmarks more accurate.
 """
 
 from __future__ import annotations
@@ -65,9 +67,13 @@ class FlowTracker:
         max_error: float = 0.02,
         max_disagreement: float = 0.1,
         levels: int = 3,
+        lost: str = "model",
     ) -> None:
         if not 0 < window <= 1 or max_error <= 0 or max_disagreement <= 0 or levels < 0:
             raise ValueError("window in (0, 1], max_error > 0, max_disagreement > 0, levels >= 0")
+        if lost not in ("model", "drop"):
+            raise ValueError(f"lost is 'model' or 'drop', got {lost!r}")
+        self.lost = lost
         self.window, self.max_error, self.max_disagreement, self.levels = (
             window,
             max_error,
@@ -77,7 +83,9 @@ class FlowTracker:
         self._reference: tuple[np.ndarray, np.ndarray] | None = None  # (gray, landmarks)
         self._used = 0
         self._seen = 0
-        self.dropped = 0  # frames left out: the flow lost a decision point
+        self.dropped = 0  # frames left out: the flow lost a decision point (lost="drop")
+        self.fallbacks = 0  # frames given the model's landmarks: the flow lost a decision point
+        self.frames = 0  # frames with a face after the reference
 
     @property
     def coverage(self) -> float:
@@ -86,7 +94,8 @@ class FlowTracker:
 
     def update(self, image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray | None:
         """The refined (68, 3) landmarks of this frame (``image``: RGB or grayscale uint8; the
-        model's ``landmarks``, None without a face); all NaN when the flow lost a decision point."""
+        model's ``landmarks``, None without a face); where the flow lost a decision point, the
+        model's landmarks (``lost="model"``) or all NaN (``lost="drop"``)."""
         import cv2
 
         image = _checked(image)
@@ -120,7 +129,11 @@ class FlowTracker:
         )
         self._used += int(trusted.sum())
         self._seen += len(trusted)
+        self.frames += 1
         if not trusted[list(DECISION_POINTS)].all():
+            if self.lost == "model":
+                self.fallbacks += 1
+                return landmarks
             self.dropped += 1
             return np.full_like(landmarks, np.nan)
         refined = landmarks.copy()

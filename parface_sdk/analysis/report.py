@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,19 @@ import numpy as np
 
 from parface_sdk.analysis.asymmetry import SCALAR_MEASURES, SIDE_MEASURES, FaceMeasures, measure_face
 from parface_sdk.analysis.decision import Calibration, decide_asymmetry
-from parface_sdk.analysis.timeseries import MeasureSeries, Task, range_of_motion, task_movements
+from parface_sdk.analysis.html_report import render_html, write_text_atomically
+from parface_sdk.analysis.timeseries import (
+    MeasureSeries,
+    Task,
+    peak_frames,
+    range_of_motion,
+    task_frames,
+    task_movements,
+    task_values,
+)
+from parface_sdk.analysis.timeseries import (
+    overlay_frame as main_overlay_frame,
+)
 from parface_sdk.errors import BackendUnavailableError
 
 RIGHT_COLOUR, LEFT_COLOUR = "#1f77b4", "#ff7f0e"  # subject's right: blue, left: orange
@@ -40,6 +53,7 @@ def summarize(
     rest: str = "rest",
     calibration: Calibration | None = None,
     model_sha256: str | None = None,
+    scale_source: str | None = None,
 ) -> dict:
     """A JSON-ready summary: per-measure statistics, movement per task, and the calibrated
     asymmetry decision (:func:`.decision.decide_asymmetry`) with its confidence, threshold and caveat.
@@ -53,6 +67,7 @@ def summarize(
     summary: dict = {
         "unit": series.unit,
         "scale_mm": series.scale_mm,
+        "scale_source": scale_source if series.scale_mm else None,
         "frames": len(series),
         "frames_with_face": found,
         "duration_s": float(series.timestamps[-1] - series.timestamps[0]) if len(series) else 0.0,
@@ -60,6 +75,8 @@ def summarize(
         "scalars": {},
         "pose": {k: _stats(v) for k, v in series.poses.items()},
         "tasks": [{"name": t.name, "start": t.start, "end": t.end} for t in tasks],
+        "frames_per_task": task_frames(series, tasks, rest),
+        "peak_frames": peak_frames(series, tasks, rest),
     }
     summary["asymmetry"] = decision
     short = ("confidence", "confidence_threshold", "caveat")
@@ -79,6 +96,7 @@ def summarize(
         summary["scalars"][name] = _stats(series.values[name])
     movements = task_movements(series, tasks, rest) if any(t.name != rest for t in tasks) else {}
     summary["task_movement"] = movements
+    summary["task_values"] = task_values(series, tasks)
     summary["range_of_motion"] = range_of_motion(series)
     return summary
 
@@ -97,16 +115,15 @@ def _clean(value):
 
 
 def write_summary(summary: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(_clean(summary), indent=1) + "\n")
-    return path
+    return write_text_atomically(path, json.dumps(_clean(summary), indent=1) + "\n")
 
 
 def write_measures_csv(series: MeasureSeries, path: str | Path, tasks: list[Task] | None = None) -> Path:
     """One row per frame: frame, time, task, yaw, pitch, roll and every measure (empty: no face)."""
     path = Path(path)
     names = list(series.values)
-    with open(path, "w", newline="") as stream:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(["frame", "time", "task", "yaw", "pitch", "roll", *names])
         for index, time in enumerate(series.timestamps):
@@ -116,6 +133,7 @@ def write_measures_csv(series: MeasureSeries, path: str | Path, tasks: list[Task
             writer.writerow(
                 [index, f"{time:.4f}", task, *("" if not np.isfinite(v) else f"{v:.6g}" for v in row)]
             )
+    os.replace(temporary, path)
     return path
 
 
@@ -253,9 +271,10 @@ def plot_face_overlay(
 
 @dataclass(frozen=True)
 class Report:
-    """What :func:`write_report` wrote: ``paths`` (``csv``, ``summary``, and ``plots``, ``overlay``
-    when there were measures), ``summary`` (the content of ``summary.json``) and ``decision`` (its
-    calibrated asymmetry decision, ``summary["asymmetry"]``), so no caller re-reads the file."""
+    """What :func:`write_report` wrote: ``paths`` (``csv``, ``summary``, ``html``, and ``plots``,
+    ``overlay``, ``overlays`` when there were measures), ``summary`` (the content of
+    ``summary.json``) and ``decision`` (its calibrated asymmetry decision,
+    ``summary["asymmetry"]``), so no caller re-reads the file."""
 
     paths: dict[str, Path]
     summary: dict
@@ -276,36 +295,73 @@ def write_report(
     overlay_frame: int | None = None,
     calibration: Calibration | None = None,
     model_sha256: str | None = None,
+    frame_images=None,
+    scale_source: str | None = None,
 ) -> Report:
-    """Write ``measures.csv``, ``summary.json``, ``plots/*.png`` and ``overlay.png`` into ``out_dir``;
-    returns the :class:`Report` (the paths, the summary and its decision).
+    """Write ``measures.csv``, ``summary.json``, ``plots/*.png``, ``overlay.png``,
+    ``overlays/<task>.png`` and ``report.html`` into ``out_dir``; returns the :class:`Report` (the
+    paths, the summary and its decision).
 
     ``summary.json`` carries the calibrated asymmetry decision (``calibration``: the package's by
-    default; ``model_sha256``: the model that made the landmarks, checked against the calibration's).
-    The overlay shows the unsmoothed landmarks and measures of ``overlay_frame`` (default: the
-    frame with the largest mirror asymmetry); ``image_rgb`` is that frame's image, or None to draw
-    the landmarks alone.
+    default; ``model_sha256``: the model that made the landmarks, checked against the calibration's)
+    and the frames used per task. ``overlay.png`` shows the unsmoothed landmarks and measures of
+    ``overlay_frame`` (default: the peak frame of the task that moved most from rest,
+    :func:`.timeseries.overlay_frame`); ``overlays/<task>.png`` each task's peak frame
+    (:func:`.timeseries.peak_frames`). ``frame_images[index]`` gives frame ``index``'s RGB image
+    (e.g. :class:`.clip.KeptFrames`; None: the landmarks alone); ``image_rgb`` is the main overlay
+    frame's image when ``frame_images`` is not given. ``report.html`` is one self-contained file
+    (:mod:`.html_report`) with the decision first.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = _clean(summarize(series, tasks, calibration=calibration, model_sha256=model_sha256))
+    summary = _clean(
+        summarize(
+            series, tasks, calibration=calibration, model_sha256=model_sha256, scale_source=scale_source
+        )
+    )
     paths = {
         "csv": write_measures_csv(series, out_dir / "measures.csv", tasks),
         "summary": write_summary(summary, out_dir / "summary.json"),
     }
     if not series.values:
+        paths["html"] = write_text_atomically(out_dir / "report.html", render_html(summary))
         return Report(paths, summary)
+
+    def image_of(index: int) -> np.ndarray | None:
+        if frame_images is not None:
+            return frame_images[index]
+        return image_rgb if index == overlay_frame else None
+
     paths["plots"] = out_dir / "plots"
-    plot_timeseries(series, paths["plots"], tasks)
+    plots = plot_timeseries(series, paths["plots"], tasks)
     if overlay_frame is None:
-        overlay_frame = int(np.nanargmax(series.values["mirror_total"]))
-    points = series.image_landmarks[overlay_frame]
-    if np.isfinite(points).all():
-        paths["overlay"] = plot_face_overlay(
+        overlay_frame = main_overlay_frame(series, tasks)
+    if overlay_frame is not None:
+        points = series.image_landmarks[overlay_frame]
+        if np.isfinite(points).all():
+            paths["overlay"] = plot_face_overlay(
+                points,
+                out_dir / "overlay.png",
+                image_of(overlay_frame),
+                measure_face(points, series.scale_mm),
+                title=f"frame {overlay_frame} (t = {series.timestamps[overlay_frame]:.2f} s)",
+            )
+    overlays = {}
+    for task, index in summary["peak_frames"].items():
+        points = series.image_landmarks[index]
+        if not np.isfinite(points).all():
+            continue
+        paths["overlays"] = out_dir / "overlays"
+        paths["overlays"].mkdir(exist_ok=True)
+        time = float(series.timestamps[index])
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in task)
+        path = plot_face_overlay(
             points,
-            out_dir / "overlay.png",
-            image_rgb,
+            paths["overlays"] / f"{safe}.png",
+            image_of(index),
             measure_face(points, series.scale_mm),
-            title=f"frame {overlay_frame} (t = {series.timestamps[overlay_frame]:.2f} s)",
+            title=f"{task}: peak frame {index} (t = {time:.2f} s)",
         )
+        overlays[task] = (index, time, path)
+    paths["html"] = write_text_atomically(out_dir / "report.html", render_html(summary, overlays, plots))
     return Report(paths, summary)

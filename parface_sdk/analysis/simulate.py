@@ -18,6 +18,12 @@ Every clip is made from one still photo with its 68 annotated points:
   - ``"local"``: a narrow Gaussian bump on the point alone (sigma 0.12 inter-ocular distances for
     the mouth), the harder case of a change that touches almost nothing around it.
 
+A *symmetric expression* clip (``expression=(name, percent)``, a healthy face in the calibration's
+null) warps both sides by the same thin-plate amount during the task: ``"smile"`` raises both mouth
+corners, ``"brows"`` both brows, ``"lids"`` lowers both upper eyelids, by ``percent`` % IOD, plus a
+per-side natural asymmetry (``expression_asymmetry``, % IOD; :func:`natural_asymmetry` draws it
+from :data:`NATURAL_ASYMMETRY_PCT`, docs/analysis.md cites the normal ranges).
+
 These are models of a healthy face and of a one-sided change; they are not patient recordings.
 """
 
@@ -41,6 +47,33 @@ DROOP_REGIONS: dict[str, tuple[int, int, float, float]] = {
     "mouth": (48, 54, 0.12, 0.12),
     "brow": (19, 24, 0.22, 0.08),
 }
+
+
+# Symmetric expressions: the region warped on both sides, its direction (+1 towards the chin), and
+# the default amount in % IOD of a full healthy expression.
+EXPRESSIONS: dict[str, tuple[str, float, float]] = {
+    "smile": ("mouth", -1.0, 8.0),
+    "brows": ("brow", -1.0, 6.0),
+    "lids": ("lids", 1.0, 4.0),
+}
+# the upper-lid points a "lids" expression lowers (moved; nothing follows freely)
+LID_POINTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "right": ((37, 38), ()),
+    "left": ((43, 44), ()),
+}
+# Standard deviation (% of the outer inter-ocular distance, about 90 mm in adults) of the healthy
+# side-to-side difference of each expression's movement: about 1.2 mm for the smile's mouth
+# corners and the brows (healthy smiles differ between sides by up to a few mm), 0.5 mm for the
+# lids. docs/analysis.md ("A null with healthy expressions") gives the sources.
+NATURAL_ASYMMETRY_PCT: dict[str, float] = {"smile": 1.3, "brows": 1.3, "lids": 0.55}
+
+
+def natural_asymmetry(expression: str, rng: np.random.Generator) -> tuple[float, float]:
+    """Per-side extra movement (right, left; % IOD) of a healthy face making ``expression``: the
+    two sides differ by a normal amount with the standard deviation of
+    :data:`NATURAL_ASYMMETRY_PCT`, split evenly between them."""
+    difference = rng.normal(0.0, NATURAL_ASYMMETRY_PCT[expression])
+    return difference / 2, -difference / 2
 
 
 @dataclass(frozen=True)
@@ -173,6 +206,42 @@ def _tps_maps(shape, subject: Subject, region: str, side: str, percent: float):
     return thin_plate_maps(shape, sources, targets, step=2)
 
 
+def expression_maps(
+    shape: tuple[int, ...],
+    subject: Subject,
+    expression: str,
+    percent: float,
+    asymmetry: tuple[float, float] = (0.0, 0.0),
+):
+    """Inverse ``cv2.remap`` maps of a symmetric thin-plate expression (:data:`EXPRESSIONS`):
+    both sides' points move ``percent`` % IOD (plus ``asymmetry`` = per-side extra, right, left)
+    in the expression's direction; every other landmark and the image border stay put."""
+    from parface_sdk.geometry import thin_plate_maps
+
+    if expression not in EXPRESSIONS:
+        raise ValueError(f"expression is one of {', '.join(EXPRESSIONS)}, got {expression!r}")
+    region, sign, _ = EXPRESSIONS[expression]
+    height, width = shape[:2]
+    down = down_direction(subject.points)
+    moved, free, shifts = [], [], []
+    for side, extra in zip(("right", "left"), asymmetry):
+        points, following = LID_POINTS[side] if region == "lids" else DROOP_POINTS[region, side]
+        moved += list(points)
+        free += list(following)
+        shifts += [sign * (percent + extra) / 100.0 * subject.interocular * down] * len(points)
+    held = [i for i in range(68) if i not in moved and i not in free]
+    border = [
+        (x, y)
+        for x in (0.0, width / 2, width - 1.0)
+        for y in (0.0, height / 2, height - 1.0)
+        if (x, y) != (width / 2, height / 2)
+    ]
+    sources = np.vstack([subject.points[moved], subject.points[held], np.asarray(border)])
+    targets = sources.copy()
+    targets[: len(moved)] += np.asarray(shifts)
+    return thin_plate_maps(shape, sources, targets, step=2)
+
+
 def _local_maps(shape, subject: Subject, region: str, side: str, percent: float):
     """A Gaussian RBF bump on the point (``DROOP_REGIONS`` sigmas).
 
@@ -202,18 +271,26 @@ def make_clip(
     roll_deg: float = 0.2,
     turn_deg: float = 8.0,
     warp: str = "tps",
+    expression: tuple[str, float] | None = None,
+    expression_asymmetry: tuple[float, float] = (0.0, 0.0),
 ) -> list[np.ndarray]:
     """BGR frames of ``subject``: ``kind`` ``"still"`` or ``"turn"`` (a head turn of up to
     ``turn_deg`` degrees); ``droop=(region, side, percent)`` lowers that side during ``task``
-    seconds (ramping in over 0.2 s) with the ``warp`` of :func:`droop_maps`."""
+    seconds (ramping in over 0.2 s) with the ``warp`` of :func:`droop_maps`;
+    ``expression=(name, percent)`` instead makes a symmetric expression during ``task``
+    (:func:`expression_maps`, with ``expression_asymmetry``)."""
     import cv2
 
     if kind not in ("still", "turn"):
         raise ValueError(f"kind is 'still' or 'turn', got {kind!r}")
+    if droop is not None and expression is not None:
+        raise ValueError("a clip has a droop or an expression, not both")
     rng = np.random.default_rng(seed)
     image, height, width = subject.image, subject.image.shape[0], subject.image.shape[1]
     centre = subject.points.mean(axis=0)
     maps = None if droop is None else droop_maps(image.shape, subject, *droop, warp=warp)
+    if expression is not None:
+        maps = expression_maps(image.shape, subject, *expression, asymmetry=expression_asymmetry)
     base_y, base_x = np.mgrid[0:height, 0:width].astype(np.float32)
     clip = []
     for index in range(frames):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from parface_sdk.analysis.asymmetry import SIDE_MEASURES, measure_head
+from parface_sdk.analysis.asymmetry import SIDE_MEASURES, measure_head, unit_scale
 from parface_sdk.pose import normalize_pose
 from parface_sdk.video.smoothing import pose_vector, smooth_head_sequence
 
@@ -76,6 +76,7 @@ class MeasureSeries:
     head_points: np.ndarray = field(default=None, repr=False)  # (T, 68, 3) pose-normalised
     image_landmarks: np.ndarray = field(default=None, repr=False)  # (T, 68, 3) as measured
     landmark_source: str = "model"  # "model" or "flow" (parface_sdk.analysis.flow); picks the calibration
+    face_found: np.ndarray = field(default=None, repr=False)  # (T,) bool: the tracker found a face
 
     def __len__(self) -> int:
         return len(self.timestamps)
@@ -94,6 +95,7 @@ def measure_sequence(
     smoothing: str = "savgol",
     canonical: np.ndarray | None = None,
     landmark_source: str = "model",
+    face_found: np.ndarray | None = None,
 ) -> MeasureSeries:
     """Measures of (T, 68, 3) image landmarks (NaN rows = no face) at ``timestamps`` seconds.
 
@@ -101,7 +103,8 @@ def measure_sequence(
     head pose and the pose-normalised landmarks are smoothed separately before measuring.
     ``landmark_source`` records where the landmarks came from (``"model"`` or ``"flow"``, see
     :func:`parface_sdk.analysis.clip.track_landmarks`), so the decision uses the matching
-    calibration.
+    calibration. ``face_found`` (T,) says in which frames the tracker found a face (default: the
+    frames with finite landmarks), for the frames-with-a-face count of :func:`task_frames`.
     """
     landmarks = np.asarray(landmarks, dtype=np.float64)
     timestamps = np.asarray(timestamps, dtype=np.float64)
@@ -135,6 +138,7 @@ def measure_sequence(
         heads,
         landmarks,
         landmark_source,
+        valid.copy() if face_found is None else np.asarray(face_found, dtype=bool),
     )
 
 
@@ -163,7 +167,7 @@ def task_movements(series: MeasureSeries, tasks: list[Task], rest: str = "rest")
         rest_task = Task(rest, start, start + REST_FALLBACK_SECONDS)
         logger.info("no %r task given; the first %.1f s serve as rest", rest, REST_FALLBACK_SECONDS)
     rest_mask = series.mask(rest_task)
-    scale = series.scale_mm or 1.0
+    scale = unit_scale(series.scale_mm)
     result: dict[str, dict] = {}
     for task in tasks:
         if task.name == rest:
@@ -181,9 +185,22 @@ def task_movements(series: MeasureSeries, tasks: list[Task], rest: str = "rest")
     return result
 
 
+def task_values(series: MeasureSeries, tasks: list[Task]) -> dict[str, dict]:
+    """``{task: {measure: {"right", "left", "difference"}}}``: each side's median over the task's
+    frames (for a photo, the photo's value), difference = right - left."""
+    result: dict[str, dict] = {}
+    for task in tasks:
+        mask = series.mask(task)
+        result[task.name] = {}
+        for name in SIDE_MEASURES:
+            right, left = (_median(values[mask]) for values in series.side(name))
+            result[task.name][name] = {"right": right, "left": left, "difference": right - left}
+    return result
+
+
 def range_of_motion(series: MeasureSeries) -> dict[str, dict]:
     """Per measure, each side's 5th-95th percentile range over the whole recording."""
-    scale = series.scale_mm or 1.0
+    scale = unit_scale(series.scale_mm)
     result = {}
     for name, (kind, _) in SIDE_MEASURES.items():
         right, left = series.side(name)
@@ -244,3 +261,126 @@ def guess_affected_side(movements: dict[str, dict], min_confidence: float = 0.25
     if confidence < min_confidence:
         side = "undetermined"
     return AffectedSideGuess(side, float(confidence), votes, evidence)
+
+
+# The measures that show each protocol task's movement (the photo protocol's task names, see
+# parface_sdk.analysis.photos); other task names use DEFAULT_TASK_MEASURES.
+TASK_MEASURES: dict[str, tuple[str, ...]] = {
+    "brows": ("brow_height",),
+    "eyes_gentle": ("eye_opening",),
+    "eyes_tight": ("eye_opening",),
+    "smile": ("mouth_corner_level", "mouth_corner_excursion"),
+    "eee": ("mouth_corner_excursion", "mouth_corner_level"),
+    "pucker": ("mouth_corner_midline", "mouth_corner_excursion"),
+}
+DEFAULT_TASK_MEASURES = ("brow_height", "mouth_corner_level", "eye_opening")
+
+
+def _rest_task(series: MeasureSeries, tasks: list[Task], rest: str) -> Task:
+    found = next((t for t in tasks if t.name == rest), None)
+    if found is not None:
+        return found
+    start = float(series.timestamps[0]) if len(series) else 0.0
+    return Task(rest, start, start + REST_FALLBACK_SECONDS)
+
+
+def _used(series: MeasureSeries) -> np.ndarray:
+    """Frames with every measure the decision reads (a face, and landmarks that were kept)."""
+    if not series.values:
+        return np.zeros(len(series), dtype=bool)
+    return np.isfinite(series.values["brow_height.right"]) & np.isfinite(
+        series.values["mouth_corner_level.right"]
+    )
+
+
+def task_frames(
+    series: MeasureSeries, tasks: list[Task] | None = None, rest: str = "rest"
+) -> dict[str, dict]:
+    """``{task: {"frames", "frames_with_face", "frames_used"}}``: the frames in each task's span, how
+    many of them had a face, and how many had the measures the decision reads (a frame with a face
+    can still be left out, e.g. where optical flow lost a decision point). Without tasks, ``rest``
+    (the first second) and ``after rest``."""
+    tasks = list(tasks or [])
+    spans = tasks if tasks else [_rest_task(series, [], rest)]
+    if not tasks:
+        spans.append(Task("after rest", spans[0].end, float("inf")))
+    found = (
+        series.face_found
+        if series.face_found is not None
+        else np.isfinite(series.image_landmarks).all(axis=(1, 2))
+    )
+    used = _used(series)
+    result = {}
+    for task in spans:
+        mask = series.mask(task)
+        result[task.name] = {
+            "start": task.start,
+            "end": task.end,
+            "frames": int(mask.sum()),
+            "frames_with_face": int((mask & found).sum()),
+            "frames_used": int((mask & used).sum()),
+        }
+    return result
+
+
+def peak_frames(series: MeasureSeries, tasks: list[Task] | None = None, rest: str = "rest") -> dict[str, int]:
+    """``{task: frame index}``: each task's *peak* frame, where its measures (:data:`TASK_MEASURES`)
+    are furthest from their rest medians, in units of each measure's noise floor
+    (:data:`MOBILITY_MEASURES`), on either side. The rest task's frame is the one closest to the
+    rest medians. Without tasks, one entry, ``after rest``, over the decision's measures. Tasks
+    without a usable frame are left out."""
+    tasks = list(tasks or [])
+    if not series.values:
+        return {}
+    rest_task = _rest_task(series, tasks, rest)
+    rest_mask = series.mask(rest_task)
+    spans = [t for t in tasks if t.name != rest] or [Task("after rest", rest_task.end, float("inf"))]
+    scale = unit_scale(series.scale_mm)
+
+    def distance(names: tuple[str, ...]) -> np.ndarray:
+        total = np.full(len(series), np.nan)
+        for name in names:
+            kind = SIDE_MEASURES[name][0]
+            floor = MOBILITY_MEASURES.get(name, 0.03) * {"length": scale, "area": scale**2}.get(kind, 1)
+            for values in series.side(name):
+                moved = np.abs(values - _median(values[rest_mask])) / floor
+                total = np.fmax(total, moved)
+        return total
+
+    result: dict[str, int] = {}
+    at_rest = distance(DEFAULT_TASK_MEASURES)
+    candidates = rest_mask & np.isfinite(at_rest)
+    if candidates.any() and any(t.name == rest for t in tasks):
+        result[rest] = int(np.flatnonzero(candidates)[np.argmin(at_rest[candidates])])
+    for task in spans:
+        moved = distance(TASK_MEASURES.get(task.name, DEFAULT_TASK_MEASURES))
+        candidates = series.mask(task) & np.isfinite(moved)
+        if candidates.any():
+            result[task.name] = int(np.flatnonzero(candidates)[np.argmax(moved[candidates])])
+    return result
+
+
+def overlay_frame(series: MeasureSeries, tasks: list[Task] | None = None, rest: str = "rest") -> int | None:
+    """The frame of the report's main overlay: the peak frame (:func:`peak_frames`) of the task that
+    moved most from rest (without tasks: the peak after rest); None without measures."""
+    peaks = peak_frames(series, tasks, rest)
+    if len(peaks) > 1:
+        peaks.pop(rest, None)
+    if not peaks:
+        return None
+    if len(peaks) == 1:
+        return next(iter(peaks.values()))
+    rest_task = _rest_task(series, list(tasks or []), rest)
+    rest_mask = series.mask(rest_task)
+    scale = unit_scale(series.scale_mm)
+    best, best_move = None, -1.0
+    for name, index in peaks.items():
+        move = 0.0
+        for measure in TASK_MEASURES.get(name, DEFAULT_TASK_MEASURES):
+            kind = SIDE_MEASURES[measure][0]
+            floor = MOBILITY_MEASURES.get(measure, 0.03) * {"length": scale, "area": scale**2}.get(kind, 1)
+            for values in series.side(measure):
+                move = max(move, abs(values[index] - _median(values[rest_mask])) / floor)
+        if move > best_move:
+            best, best_move = index, move
+    return best

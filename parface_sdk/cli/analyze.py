@@ -8,8 +8,7 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from parface_sdk.analysis.asymmetry import ADULT_INNER_CANTHAL_MM
 from parface_sdk.cli.common import EXIT_FAILED, EXIT_USAGE, atomic_folder, error_line, prepare_output_folder
 from parface_sdk.cli.video import add_model_arguments, make_aligner, track_options
 from parface_sdk.errors import InvalidOptionError, ParfaceError
@@ -23,28 +22,34 @@ def add_parser(subparsers) -> None:
         "analyze",
         help="facial asymmetry over a video or a series of photos (palsy assessment)",
         description="Track the face, normalise head pose, measure left/right asymmetry per frame and "
-        "write measures.csv, summary.json, plots/*.png and overlay.png.",
+        "write report.html (one self-contained file to open in a browser), measures.csv, "
+        "summary.json, plots/*.png, overlay.png and overlays/<task>.png.",
     )
     parser.add_argument(
         "inputs",
-        nargs="+",
+        nargs="*",
         type=Path,
-        help="one video file, or images / folders of images (one frame each, in order)",
+        help="one video file, or images / folders of images (one frame each, in order; photos "
+        "named after the photo protocol's tasks are analysed as the protocol)",
     )
     parser.add_argument("--out", type=Path, default=Path("parface_analysis"), help="output folder")
     parser.add_argument(
         "--task",
         action="append",
         default=[],
-        metavar="NAME=START:END",
+        metavar="NAME=START:END|NAME=FILE",
         help="an expression held from START to END seconds (repeatable), e.g. rest=0:2 "
-        "smile=2:4; for images, time is the image index / --fps",
+        "smile=2:4; for images, time is the image index / --fps. NAME=FILE names one photo of the "
+        "photo protocol (e.g. smile=IMG_0042.jpg); photos named after a protocol task (rest.jpg, "
+        "brows.jpg, eyes_gentle.jpg, eyes_tight.jpg, smile.jpg, eee.jpg, pucker.jpg) need none",
     )
     parser.add_argument(
         "--scale-mm",
         type=float,
         default=None,
-        help="the subject's inter-canthal distance in mm, for results in mm",
+        help="the subject's inner inter-canthal distance (inner eye corners 39-42) in mm, for "
+        "results in mm (photo protocol default: the average adult value, "
+        f"{ADULT_INNER_CANTHAL_MM:g} mm)",
     )
     parser.add_argument(
         "--smoothing",
@@ -79,10 +84,43 @@ def _images(inputs: list[Path]) -> list[Path]:
     return images
 
 
+def _is_span(text: str) -> bool:
+    """``NAME=START:END`` (a time span) rather than ``NAME=FILE``."""
+    _, _, value = text.partition("=")
+    start, colon, end = value.partition(":")
+    try:
+        float(start), float(end)
+    except ValueError:
+        return False
+    return bool(colon)
+
+
+def _photo_protocol(args: argparse.Namespace, images: list[Path], photo_tasks: list[str]):
+    """The photo protocol's series and tasks, or None when the inputs are not protocol photos."""
+    from parface_sdk.analysis.photos import protocol_task, protocol_tasks
+
+    assigned = []
+    for text in photo_tasks:
+        name, _, file = text.partition("=")
+        if not name or not file:
+            raise ValueError(f"a photo task is NAME=FILE, got {text!r}")
+        if not Path(file).is_file():
+            raise ValueError(f"task {name!r}: no such photo {file!r}")
+        assigned.append((name, Path(file)))
+    named = [(protocol_task(path), path) for path in images]
+    if not assigned and not (named and all(task for task, _ in named)):
+        return None
+    given = {path.resolve() for _, path in assigned}
+    assigned += [(task, path) for task, path in named if task and path.resolve() not in given]
+    return protocol_tasks(assigned)
+
+
 def _say(decision: dict) -> str:
     """The decision in one plain line."""
     confidence = (
-        f"strength {decision['strength']:.1f} null spreads, threshold "
+        f"probability {decision['probability']:.2f}"
+        + ("" if decision.get("probability_fitted") else " (placeholder until calibrated)")
+        + f"; strength {decision['strength']:.1f} null spreads, threshold "
         f"{decision['strength_threshold']:.1f}; confidence {decision['confidence']:.6f}, threshold "
         f"{decision['confidence_threshold']:.6f}"
     )
@@ -110,17 +148,36 @@ def run(args: argparse.Namespace) -> int:
     from parface_sdk.analysis.report import write_report
     from parface_sdk.analysis.timeseries import measure_sequence
 
+    scale_mm, scale_source = args.scale_mm, "--scale-mm" if args.scale_mm else None
     try:
         _check_numbers(args)
         video = _is_video(args.inputs)
-        tasks = [Task.parse(text) for text in args.task]
+        photo_tasks = [text for text in args.task if not _is_span(text)]
+        tasks = [Task.parse(text) for text in args.task if _is_span(text)]
         if video:
+            if photo_tasks:
+                raise ValueError(f"NAME=FILE tasks are for photos, not a video: {', '.join(photo_tasks)}")
             source = args.inputs[0]
             options = track_options(args, smoothing="none", progress=not args.no_progress)
         else:
-            source = [(index / args.fps, path) for index, path in enumerate(_images(args.inputs))]
+            images = _images(args.inputs)
+            protocol = _photo_protocol(args, images, photo_tasks)
+            if protocol is not None:
+                if tasks:
+                    raise ValueError("photo protocol tasks are named by file, not by time span")
+                source, tasks = protocol
+                if scale_mm is None:
+                    scale_mm = ADULT_INNER_CANTHAL_MM
+                    scale_source = f"average adult inner inter-canthal distance ({scale_mm:g} mm)"
+                logger.info(
+                    "photo protocol: %s", ", ".join(f"{t.name}={p.name}" for t, (_, p) in zip(tasks, source))
+                )
+            else:
+                source = [(index / args.fps, path) for index, path in enumerate(images)]
             if not source:
-                raise InvalidOptionError(f"no images in {', '.join(map(str, args.inputs))}")
+                raise InvalidOptionError(
+                    f"no images in {', '.join(map(str, args.inputs)) or 'the arguments'}"
+                )
             options = track_options(
                 args, smoothing="none", redetect_interval=1, progress=not args.no_progress
             )
@@ -133,9 +190,10 @@ def run(args: argparse.Namespace) -> int:
         with aligner:
             sha = model_sha256(aligner)
             source_kind = args.landmarks or ("flow" if video else "model")
-            kept = KeptFrames()  # each frame decoded once, by the tracker; kept for the overlay
+            kept = KeptFrames()  # each frame decoded once, by the tracker; kept for the overlays
+            found: list[bool] = []
             points, times = track_landmarks(
-                aligner, source, landmarks=source_kind, kept=kept, options=options
+                aligner, source, landmarks=source_kind, kept=kept, found=found, options=options
             )
         smoothing = args.smoothing or (VIDEO_SMOOTHING if video else "none")
         if smoothing != VIDEO_SMOOTHING:
@@ -145,15 +203,13 @@ def run(args: argparse.Namespace) -> int:
                 VIDEO_SMOOTHING,
                 smoothing,
             )
-        series = measure_sequence(points, times, args.scale_mm, smoothing, landmark_source=source_kind)
-        mirror = series.values.get("mirror_total") if series.values else None
-        found_any = mirror is not None and bool(np.isfinite(mirror).any())
-        overlay_frame = int(np.nanargmax(mirror)) if found_any else None
-        image = kept[overlay_frame] if overlay_frame is not None else None
+        series = measure_sequence(
+            points, times, scale_mm, smoothing, landmark_source=source_kind, face_found=found
+        )
         # the whole report is written into a hidden folder and moved in only when complete
         with atomic_folder(args.out) as staging:
             report = write_report(
-                series, staging, tasks, image_rgb=image, overlay_frame=overlay_frame, model_sha256=sha
+                series, staging, tasks, model_sha256=sha, frame_images=kept, scale_source=scale_source
             )
         paths = {key: args.out / path.relative_to(staging) for key, path in report.paths.items()}
     except ParfaceError as exc:
@@ -167,6 +223,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     decision = report.decision
+    frames = report.summary.get("frames_per_task", {})
+    print(
+        "frames used per task: "
+        + ", ".join(
+            f"{name} {item['frames_used']}/{item['frames_with_face']}" for name, item in frames.items()
+        )
+        + " (used / with a face)"
+    )
     print(f"{_say(decision)}; report in {args.out} ({', '.join(sorted(p.name for p in paths.values()))})")
     print(f"note: {decision['caveat']}")
     return 0 if series.values else 1

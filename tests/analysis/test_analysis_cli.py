@@ -41,9 +41,12 @@ def test_analyze_video_and_images(tiny_onnx, aflw_sample, tmp_path):
         == 0
     )
     summary = json.loads((out / "summary.json").read_text())
-    # frames where the flow lost a decision point are left out; the seeded tiny model's landmarks
-    # disagree with the image motion, so only the reference frame may be kept
+    # frames where the flow lost a decision point take the model's landmarks (the seeded tiny
+    # model's landmarks disagree with the image motion), so every frame with a face is used
     assert summary["frames"] == 6 and 1 <= summary["frames_with_face"] <= 6
+    used = sum(item["frames_used"] for item in summary["frames_per_task"].values())
+    assert used == summary["frames_with_face"]
+    assert (out / "report.html").is_file() and (out / "overlays" / "smile.png").is_file()
     assert summary["affected_side"]["side"] in ("right", "left", "none", "undetermined")
     # the seeded tiny model is not the model the shipped thresholds were calibrated for: said so
     assert not summary["asymmetry"]["calibration"]["matches_model"]

@@ -47,14 +47,27 @@ def test_refined_points_follow_the_image_not_the_model_noise():
     assert refiner.coverage == 1.0
 
 
-def test_a_frame_whose_decision_points_are_lost_is_left_out():
-    """An unrelated image: nothing can be tracked, so the frame is NaN (left out), not the model's
-    reading; the next good frame is refined again."""
+def test_a_frame_whose_decision_points_are_lost_falls_back_to_the_model():
+    """An unrelated image: nothing can be tracked, so the frame takes the model's reading (kept,
+    not left out); the next good frame is refined again."""
     image, points = _texture(0), _face_points()
     refiner = FlowTracker()
     refiner.update(image, points)
     refined = refiner.update(_texture(99), points + 0.5)
-    assert np.isnan(refined).all() and refiner.dropped == 1
+    np.testing.assert_array_equal(refined, points + 0.5)
+    assert refiner.fallbacks == 1 and refiner.dropped == 0 and refiner.frames == 1
+    assert refiner.coverage < 0.1
+    again = refiner.update(_shifted(image, 1.0, 0.0), points)
+    assert np.abs(again[:, 0] - (points[:, 0] + 1.0)).max() < 0.1
+
+
+def test_a_frame_whose_decision_points_are_lost_is_left_out_on_request():
+    """lost="drop": the frame is NaN (left out), not the model's reading."""
+    image, points = _texture(0), _face_points()
+    refiner = FlowTracker(lost="drop")
+    refiner.update(image, points)
+    refined = refiner.update(_texture(99), points + 0.5)
+    assert np.isnan(refined).all() and refiner.dropped == 1 and refiner.fallbacks == 0
     assert refiner.coverage < 0.1
     again = refiner.update(_shifted(image, 1.0, 0.0), points)
     assert np.abs(again[:, 0] - (points[:, 0] + 1.0)).max() < 0.1

@@ -41,7 +41,8 @@ def test_mirrored_face_has_zero_asymmetry():
 @pytest.mark.parametrize("scale_mm", [None, 30.0])
 def test_moving_one_mouth_corner_shows_on_that_side_only(scale_mm):
     face = _symmetric_face()
-    unit = (scale_mm or 1.0) / intercanthal_distance(face)
+    # with scale_mm, the inner inter-canthal distance |39-42| is scale_mm millimetres
+    unit = 1.0 / (np.linalg.norm(face[39] - face[42]) / scale_mm if scale_mm else intercanthal_distance(face))
     shift = 0.05  # head units: up (towards -y) and outwards (towards -x, the subject's right)
     moved = face.copy()
     moved[48] += (-shift, -shift, 0.0)

@@ -153,3 +153,60 @@ def test_tps_brow_droop_near_a_held_point(folder):
     motion = _motion(subject, "brow", "right")
     expected = PERCENT / 100 * subject.interocular * down_direction(subject.points)
     assert np.linalg.norm(motion[list(moved)] - expected, axis=1).max() < 0.003 * subject.interocular
+
+
+@pytest.mark.parametrize("expression", ["smile", "brows", "lids"])
+def test_symmetric_expression_moves_both_sides_alike(subjects, expression):
+    from parface_sdk.analysis.simulate import EXPRESSIONS, expression_maps
+
+    subject = subjects[0]
+    iod = subject.interocular
+    _, sign, percent = EXPRESSIONS[expression]
+    maps = expression_maps(subject.image.shape, subject, expression, percent)
+    motion = forward_points(subject.points, maps) - subject.points
+    pairs = {"smile": (48, 54), "brows": (19, 24), "lids": (37, 44)}[expression]
+    expected = sign * percent / 100 * iod * down_direction(subject.points)
+    for point in pairs:
+        assert np.linalg.norm(motion[point] - expected) < 0.003 * iod
+    # the nose and jaw line stay put
+    assert np.linalg.norm(motion[[30, 33, 8]], axis=1).max() < 0.003 * iod
+
+
+def test_symmetric_smile_gives_none(subjects):
+    """A healthy full smile (both mouth corners up 8 % IOD) is not a one-sided change: the
+    calibrated decision says none. The landmarks are the warp's own points (no model), so this
+    checks the measures and the decision, not a model. (With the natural side-to-side difference of
+    the new null, "none" holds once the lead re-runs the calibration with those clips.)"""
+    from parface_sdk.analysis import Task, decide_asymmetry, measure_sequence
+    from parface_sdk.analysis.simulate import expression_maps
+
+    subject = subjects[0]
+    tasks = [Task("rest", 0.0, 1.0), Task("smile", 1.0, 2.0)]
+    smiling = forward_points(subject.points, expression_maps(subject.image.shape, subject, "smile", 8.0))
+    rng = np.random.default_rng(0)
+    times = np.arange(30) / 15.0
+    frames = []
+    for time in times:
+        points = smiling if time >= 1.0 else subject.points
+        # a planar face seen from the front, with sub-pixel landmark noise
+        flat = np.column_stack([points + rng.normal(0, 0.2, points.shape), np.zeros(68)])
+        frames.append(flat)
+    series = measure_sequence(np.stack(frames), times, landmark_source="model")
+    decision = decide_asymmetry(series, tasks)
+    change = decision.tests[1]["change_pct_iod"]
+    assert abs(change) < 0.5, change
+    assert decision.decision == "none", decision.evidence
+    assert 0.0 < decision.probability < 1.0
+
+
+def test_natural_asymmetry_is_a_few_millimetres():
+    """The healthy side-to-side difference the null draws: spread of NATURAL_ASYMMETRY_PCT % IOD
+    (about 90 mm in adults: ~1.2 mm for the smile), the two sides split evenly."""
+    from parface_sdk.analysis.simulate import NATURAL_ASYMMETRY_PCT, natural_asymmetry
+
+    rng = np.random.default_rng(0)
+    draws = np.array([natural_asymmetry("smile", rng) for _ in range(4000)])
+    np.testing.assert_allclose(draws[:, 0], -draws[:, 1])
+    spread_mm = np.std(draws[:, 0] - draws[:, 1]) / 100 * 90
+    assert abs(np.std(draws[:, 0] - draws[:, 1]) - NATURAL_ASYMMETRY_PCT["smile"]) < 0.05
+    assert 0.5 < spread_mm < 3.0
