@@ -46,6 +46,8 @@ class Aligner:
             device=self.options.device,
             threads=self.options.threads,
             precision=self.options.precision,
+            cuda_graph=self.options.cuda_graph,
+            pinned=self.options.pinned_upload,
         )
         self.spec = self.backend.spec
         self._detector = None

@@ -150,3 +150,48 @@ def test_aligner_puts_the_detector_where_the_network_runs(monkeypatch, tiny_onnx
     aligner.backend.device = "cuda"  # what TensorRTBackend reports whatever `device` said
     assert aligner.detector.name == "fake"
     assert seen["device"] == "cuda"
+
+
+def test_cuda_graph_and_pinned_upload_are_no_ops_with_a_note_on_cpu(tiny_onnx, caplog):
+    import logging
+
+    from parface_sdk import Aligner, AlignerOptions
+
+    with caplog.at_level(logging.INFO, logger="parface_sdk.backends"):
+        aligner = Aligner(tiny_onnx, AlignerOptions(cuda_graph=True, pinned_upload=False))
+    assert aligner.backend.name == "onnxruntime"
+    assert "cuda_graph=True applies to ('tensorrt',) on cuda only" in caplog.text
+    assert "pinned=False applies to ('torch-frame',) on cuda only" in caplog.text
+    with pytest.raises(ValueError):
+        AlignerOptions(cuda_graph="sometimes")
+
+
+def test_cuda_graph_reaches_the_tensorrt_engine_and_pinned_the_torch_frame(monkeypatch, tmp_path):
+    """What each runtime receives from AlignerOptions (the runtimes themselves are faked: only a
+    GPU can replay a CUDA graph or pin memory)."""
+    import parface_sdk.backends as backends
+
+    received = {}
+
+    def factory(name):
+        def make(path, **kwargs):
+            received[name] = kwargs
+            return types.SimpleNamespace(spec=None)
+
+        return make
+
+    monkeypatch.setattr(
+        backends.importlib,
+        "import_module",
+        lambda module: types.SimpleNamespace(
+            TensorRTBackend=factory("tensorrt"), TorchFrameBackend=factory("torch-frame")
+        ),
+    )
+    backends.create_backend(
+        tmp_path / "m.engine", backend="tensorrt", device="cuda", cuda_graph=True, pinned=True
+    )
+    backends.create_backend(
+        tmp_path / "m.safetensors", backend="torch-frame", device="cuda", cuda_graph=True, pinned=False
+    )
+    assert received["tensorrt"] == {"device": "cuda", "cuda_graph": True}
+    assert received["torch-frame"] == {"device": "cuda", "precision": "fp32", "pinned": False}
