@@ -1,12 +1,14 @@
-"""GPU check: single-stream FPS on 640x480 frames and batched faces/s, both variants, written as JSON.
+"""GPU check: what users get. ``Aligner.align`` end to end (decode, detector, crop, network, recrop
+pass, map back) on a real face image shipped in the repo, and ``Aligner.align_batch`` on many copies,
+for every backend that can run here, with the shipped model. Written as JSON, even when engines fail
+(each failure is recorded under ``errors``, the others' numbers are kept).
 
-Engines: the torch device-crop backend (``torch-frame``, fp32 and fp16) always; onnxruntime CUDA
-and TensorRT providers when onnxruntime-gpu is installed. Weights are seeded (speed does not
-depend on them). Single stream: one frame, one face (a fixed box, no detector), end to end through
-``pipeline.infer`` (upload, crop, network, map back, download). Batched: ``--batch`` faces per call.
+Engines on ``cuda``: torch-frame (fp32, fp16), onnxruntime CUDA provider, onnxruntime TensorRT
+provider (fp16), native TensorRT (an engine built from the shipped ONNX model). On ``cpu``:
+onnxruntime and torch (a smoke test of this script; the numbers are CPU numbers).
 
-    python benchmarks/gpu_check.py --out gpu_check.json            # on a GPU (< 8 minutes)
-    python benchmarks/gpu_check.py --device cpu --quick --out x.json  # CPU smoke test of this script
+    python benchmarks/gpu_check.py --out gpu_check.json                 # on a GPU (< 8 minutes)
+    python benchmarks/gpu_check.py --device cpu --quick --out x.json    # CPU run of this script
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-TARGETS = {"paper": {"single_stream_fps": 300, "batched_faces_per_s": 1000}}
+REPO = Path(__file__).resolve().parents[1]
+IMAGE = REPO / "examples" / "data" / "astronaut.jpg"
+TARGETS = {"align_ms": 5.0, "align_batch_faces_per_s": 1000}
 
 
 def _sync(device: str) -> None:
@@ -30,120 +34,119 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _time(call, device: str, seconds: float, min_runs: int) -> float:
+def _time(call, device: str, seconds: float, min_runs: int, max_runs: int) -> float:
     """Median seconds per call, after warm-up, over at least ``min_runs`` runs or ``seconds``."""
-    for _ in range(3):
+    for _ in range(2):
         call()
     _sync(device)
     times, start = [], time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - start < seconds:
+    while len(times) < min_runs or (time.perf_counter() - start < seconds and len(times) < max_runs):
         began = time.perf_counter()
         call()
         _sync(device)
         times.append(time.perf_counter() - began)
-        if len(times) >= 10 * min_runs:
-            break
     return float(np.median(times))
 
 
-def _measure(backend, spec, device: str, batch: int, seconds: float, min_runs: int) -> dict:
-    from parface_sdk import pipeline
+def _engines(device: str, workdir: Path):
+    """(label, model path factory, AlignerOptions fields) for each engine of ``device``."""
+    from parface_sdk.models import default_model_path
 
-    rng = np.random.default_rng(0)
-    frame = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
-    one = pipeline.faces_from_boxes([[[220.0, 120.0, 420.0, 360.0]]], spec)
-    single = _time(lambda: pipeline.infer(backend, [frame], one), device, seconds, min_runs)
-    many = one.take(np.zeros(batch, np.int64))
-    batched = _time(
-        lambda: pipeline.infer(backend, [frame], many, batch_size=batch), device, seconds, min_runs
-    )
+    onnx = lambda: default_model_path("onnxruntime")  # noqa: E731
+    torch_file = lambda: default_model_path("torch")  # noqa: E731
+    if device == "cpu":
+        yield "onnxruntime", onnx, {"backend": "onnxruntime"}
+        yield "torch", torch_file, {"backend": "torch"}
+        return
+
+    def engine_file() -> Path:
+        from parface_export.tensorrt_build import build_engine
+
+        return build_engine(onnx(), workdir / "shipped.engine", precision="fp16", max_batch=64)
+
+    yield "torch-frame-fp32", torch_file, {"backend": "torch-frame"}
+    yield "torch-frame-fp16", torch_file, {"backend": "torch-frame", "precision": "fp16"}
+    yield "ort-cuda", onnx, {"backend": "onnxruntime"}
+    yield "ort-tensorrt-fp16", onnx, {"backend": "onnxruntime-tensorrt", "precision": "fp16"}
+    yield "tensorrt-fp16", engine_file, {"backend": "tensorrt"}
+
+
+def _measure(aligner, image: np.ndarray, device: str, batch: int, seconds: float, quick: bool) -> dict:
+    runs = (2, 3) if quick else (20, 2000)
+    result = aligner.align(image, color="rgb")
+    align = _time(lambda: aligner.align(image, color="rgb"), device, seconds, *runs)
+    images = [image] * batch
+    batched = _time(lambda: aligner.align_batch(images, color="rgb"), device, seconds, *runs)
+    faces = len(result.faces)
     return {
-        "single_stream_fps": 1.0 / single,
-        "single_stream_ms": 1e3 * single,
-        "batched_faces_per_s": batch / batched,
-        "batch": batch,
+        "backend": aligner.backend.name,
+        "backend_device": aligner.backend.device,
+        "detector": aligner.detector.name,
+        "faces": faces,
+        "align_ms": 1e3 * align,
+        "align_fps": 1.0 / align,
+        "align_batch_images": batch,
+        "align_batch_faces_per_s": faces * batch / batched,
+        "landmarks": result.faces[0].landmarks.tolist() if faces else None,
     }
 
 
-def _engines(variant: str, device: str, workdir: Path, quick: bool):
-    """(label, backend factory) for each engine that can run here."""
-    import importlib.util
-
-    from parface_sdk.backends.torch_frame import TorchFrameBackend
-    from parface_sdk.nn.checkpoint import seeded_model
-
-    net = seeded_model(variant, seed=0)
-    yield "torch-frame-fp32", lambda: TorchFrameBackend.from_module(net, device=device)
-    if device == "cuda":
-        yield "torch-frame-fp16", lambda: TorchFrameBackend.from_module(net, device=device, precision="fp16")
-    if quick or importlib.util.find_spec("onnxruntime") is None:
-        return
-    import onnxruntime
-
-    providers = onnxruntime.get_available_providers()
-    wanted = [  # (label, backend, provider, precision): TensorRT in fp16, as it is deployed
-        ("ort-cuda", "onnxruntime", "CUDAExecutionProvider", "fp32"),
-        ("ort-tensorrt", "onnxruntime-tensorrt", "TensorrtExecutionProvider", "fp16"),
-    ]
-    if device != "cuda" or not any(p in providers for _, _, p, _ in wanted):
-        return
-    from parface_export.onnx_export import export_onnx
-
-    path = export_onnx(net, workdir / f"{variant}.onnx")
-    from parface_sdk.backends import create_backend
-
-    for label, backend_name, provider, precision in wanted:
-        if provider in providers:
-            yield (
-                label,
-                lambda b=backend_name, p=precision: create_backend(
-                    path, backend=b, device="cuda", precision=p
-                ),
-            )
+def _parity(results: dict) -> None:
+    """Max landmark difference (px, x/y) of each engine against the first one that found a face."""
+    reference = next((r["landmarks"] for r in results.values() if r.get("landmarks")), None)
+    for result in results.values():
+        landmarks = result.pop("landmarks")
+        if reference is not None and landmarks is not None:
+            diff = np.abs(np.asarray(landmarks)[:, :2] - np.asarray(reference)[:, :2])
+            result["max_xy_diff_px_vs_first"] = float(diff.max())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
-    parser.add_argument("--quick", action="store_true", help="tiny run: smoke-test this script")
-    parser.add_argument("--variants", nargs="+", default=["light", "paper"])
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--quick", action="store_true", help="tiny run: a few calls per measurement")
+    parser.add_argument("--batch", type=int, default=32, help="images per align_batch call")
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per measurement")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: onnxruntime's)")
+    parser.add_argument("--image", type=Path, default=IMAGE)
     parser.add_argument("--out", type=Path, default=Path("gpu_check.json"))
     args = parser.parse_args(argv)
-    import torch
+    from parface_sdk import Aligner, AlignerOptions
+    from parface_sdk.image import load_image
 
-    if args.device == "cuda" and not torch.cuda.is_available():
-        print(
-            "gpu_check: no CUDA device visible to torch; nothing measured (use --device cpu --quick "
-            "to test the script)"
-        )
-        return 3
     if args.quick:
-        args.variants, args.batch, args.seconds = ["tiny"], 4, 0.0
-    report = {
-        "device": torch.cuda.get_device_name(0) if args.device == "cuda" else platform.processor() or "cpu",
-        "torch": torch.__version__,
-        "quick": args.quick,
-        "frame": [640, 480],
-        "weights": "seeded, untrained",
-        "targets": TARGETS,
-        "results": {},
-        "errors": {},
-    }
+        args.batch, args.seconds = min(args.batch, 2), 0.0
+    device_name = platform.processor() or "cpu"
+    report = {"device": device_name, "quick": args.quick, "image": str(args.image), "targets": TARGETS}
+    try:
+        import torch
+
+        report["torch"] = torch.__version__
+        if args.device == "cuda":
+            if not torch.cuda.is_available():
+                report["errors"] = {"cuda": "no CUDA device visible to torch"}
+            else:
+                report["device"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        report["torch"] = None
+    report.setdefault("errors", {})
+    report["results"] = {}
+    image = load_image(args.image)
+    report["frame"] = [int(image.shape[1]), int(image.shape[0])]
     with tempfile.TemporaryDirectory() as workdir:
-        for variant in args.variants:
-            for label, factory in _engines(variant, args.device, Path(workdir), args.quick):
-                key = f"{variant}/{label}"
-                try:
-                    backend = factory()
-                    report["results"][key] = _measure(
-                        backend, backend.spec, args.device, args.batch, args.seconds, 3 if args.quick else 20
+        for label, model, fields in _engines(args.device, Path(workdir)):
+            try:  # one engine failing must not lose the others' numbers
+                options = AlignerOptions(device=args.device, threads=args.threads, **fields)
+                with Aligner(model(), options) as aligner:
+                    report["results"][label] = _measure(
+                        aligner, image, args.device, args.batch, args.seconds, args.quick
                     )
-                    backend.close()
-                except Exception as exc:  # one engine failing must not lose the others' numbers
-                    report["errors"][key] = f"{type(exc).__name__}: {exc}"
-                print(key, report["results"].get(key) or report["errors"][key], flush=True)
+            except Exception as exc:
+                report["errors"][label] = f"{type(exc).__name__}: {exc}"
+            shown = {k: v for k, v in report["results"].get(label, {}).items() if k != "landmarks"}
+            print(label, shown or report["errors"][label], flush=True)
+    _parity(report["results"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.out}")
     return 0 if report["results"] and not report["errors"] else 1

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The prepared GPU check (< 8 minutes on one GPU): single-stream FPS on 640x480 frames and batched
-# faces/s for the light and paper variants (seeded weights) on the torch device-crop backend, and on
-# onnxruntime CUDA / TensorRT where onnxruntime-gpu is installed. Writes benchmarks/reports/gpu/.
-#   bash benchmarks/gpu_check.sh                 # on a GPU machine
-#   bash benchmarks/gpu_check.sh --device cpu --quick   # smoke test without a GPU
+# The prepared GPU check (< 8 minutes on one GPU): Aligner.align end to end (detector, recrop pass)
+# and align_batch on examples/data/astronaut.jpg with the shipped model, for torch-frame (fp32,
+# fp16), onnxruntime CUDA / TensorRT providers and a native TensorRT engine. Writes
+# benchmarks/reports/gpu/gpu_check.json (errors per engine included).
+#   bash benchmarks/gpu_check.sh                        # on a GPU machine
+#   bash benchmarks/gpu_check.sh --device cpu --quick   # CPU run of the script
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="benchmarks/reports/gpu"

@@ -63,6 +63,8 @@ class Aligner:
             device=self.options.device,
             threads=self.options.threads,
             precision=self.options.precision,
+            cuda_graph=self.options.cuda_graph,
+            pinned=self.options.pinned_upload,
         )
         self.spec = self.backend.spec
         self._detector = None
@@ -87,7 +89,9 @@ class Aligner:
             self._detector = create_detector(
                 self.options.detector,
                 model_path=self.options.detector_model,
-                device=self.options.device,
+                # Where the network runs, not the option: a TensorRT engine runs on the GPU whatever
+                # ``device`` says, and its detector must not stay on the CPU (~6 ms a frame).
+                device=self.backend.device,
                 score_threshold=self.options.score_threshold,
                 threads=self.options.threads,
             )

@@ -68,6 +68,9 @@ class AlignerOptions(OptionsModel):
       ``fp16``. A backend that cannot honour the request (onnxruntime's CPU and CUDA providers run
       the graph as exported; a TensorRT engine as built) raises
       :class:`~parface_sdk.errors.UnsupportedPrecisionError` at creation.
+    - ``cuda_graph``: replay a CUDA graph captured per input shape (native TensorRT engines:
+      fewer launch costs at batch 1). ``pinned_upload``: frames go to the GPU through page-locked
+      memory (``torch-frame``; default on). Both are no-ops, with a logged note, elsewhere (CPU).
     """
 
     backend: Literal["auto", "onnxruntime", "onnxruntime-tensorrt", "torch", "torch-frame", "tensorrt"] = (
@@ -83,6 +86,8 @@ class AlignerOptions(OptionsModel):
     threads: int | None = Field(default=None, ge=1)
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     min_quality: float | None = Field(default=None, ge=0.0, le=1.0)
+    cuda_graph: bool = False
+    pinned_upload: bool = True
 
     @field_validator("backend", "device", "precision", mode="before")
     @classmethod

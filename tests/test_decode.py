@@ -60,3 +60,31 @@ def test_crop_to_image_inverts_the_crop():
     crop_points = crop.apply(transform, image_points)
     back = decode.crop_to_image(crop_points[None], transform[None])[0]
     assert np.abs(back - image_points).max() < 1e-3
+
+
+def test_torch_soft_argmax_is_float32_under_bf16_autocast():
+    """bf16 arithmetic in the soft-argmax moved points by up to 6 px; it runs in float32 whatever
+    autocast says (the heatmaps' own bf16 rounding is all that is left)."""
+    torch = pytest.importorskip("torch")
+    from parface_sdk.nn.softargmax import heatmap_to_crop, soft_argmax
+
+    rng = np.random.default_rng(4)
+    maps = gaussian_maps(rng.uniform(3, 60, (68, 2))) + rng.normal(0, 0.05, (1, 68, 64, 64))
+    maps = torch.from_numpy(maps.astype(np.float32))
+    reference = heatmap_to_crop(soft_argmax(maps, radius=4)[0], 256, 64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        xy, confidence = soft_argmax(maps.to(torch.bfloat16), radius=4)
+        crop = heatmap_to_crop(xy, 256, 64)
+    assert xy.dtype == confidence.dtype == crop.dtype == torch.float32
+    assert (crop - reference).abs().max() < 0.1  # px on a 256 px crop; bf16 arithmetic gave ~6
+
+
+def test_parface_net_decodes_in_float32_under_bf16_autocast(tiny_net):
+    """The network's own decode (soft-argmax, crop pixels) stays float32 under bf16 autocast."""
+    torch = pytest.importorskip("torch")
+    size = tiny_net.spec.input_size
+    crops = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        landmarks, confidence = tiny_net(crops)
+    assert landmarks.dtype == confidence.dtype == torch.float32
+    assert torch.isfinite(landmarks).all()

@@ -76,3 +76,32 @@ def test_training_and_export_install_under_unique_names(project):
             expected.add(".".join(init.parent.relative_to(REPO).parts))
     assert set(setuptools["packages"]) == expected
     assert project["project"]["scripts"]["parface-train"] == "parface_training.cli:main"
+
+
+def _extras_closure(extras: dict, names: list[str]) -> set[str]:
+    """The requirement names the extras ``names`` bring, self-references followed."""
+    found, todo = set(), list(names)
+    while todo:
+        for requirement in extras[todo.pop()]:
+            name = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+            if name == "parface-sdk":
+                todo.extend(re.search(r"\[(.*)\]", requirement).group(1).split(","))
+            else:
+                found.add(name)
+    return found
+
+
+def test_extras_never_resolve_two_onnxruntime_wheels_or_two_opencvs():
+    """Static check of pyproject (a `pip install --dry-run --report` takes minutes): `[dev,gpu]`,
+    `[dev,cpu]` and every extra bring one onnxruntime wheel at most and no opencv-python beside the
+    core's opencv-python-headless; insightface (which requires both) is no extra."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert "insightface" not in extras
+    combinations = [["dev", "gpu"], ["dev", "cpu"], *([name] for name in extras)]
+    for names in combinations:
+        brought = _extras_closure(extras, names)
+        assert not {"onnxruntime", "onnxruntime-gpu"} <= brought, names
+        assert not brought & {"opencv-python", "opencv-contrib-python", "insightface"}, names
+    assert "onnxruntime-gpu" in _extras_closure(extras, ["dev", "gpu"])
+    assert "onnxruntime" in _extras_closure(extras, ["dev", "cpu"])

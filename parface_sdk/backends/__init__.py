@@ -115,6 +115,27 @@ def check_precision(name: str, device: str, precision: str) -> None:
     )
 
 
+# The GPU transfer options each runtime takes (AlignerOptions.cuda_graph / pinned_upload).
+_GPU_TRANSFER_OPTIONS = {"cuda_graph": ("tensorrt",), "pinned": ("torch-frame",)}
+
+
+def _gpu_transfer_options(name: str, device: str, options: dict) -> None:
+    """Keep ``cuda_graph`` / ``pinned`` for the runtimes that have them; elsewhere they are no-ops,
+    with a logged note when a non-default value was asked for."""
+    import logging
+
+    for key, runtimes in _GPU_TRANSFER_OPTIONS.items():
+        if key not in options:
+            continue
+        if name in runtimes and not (name == "torch-frame" and device == "cpu"):
+            continue
+        value = options.pop(key)
+        if value is not None and value != (key == "pinned"):
+            logging.getLogger(__name__).info(
+                "%s=%s applies to %s on cuda only; ignored for %s on %s", key, value, runtimes, name, device
+            )
+
+
 def create_backend(
     model_path: str | Path,
     backend: str = "auto",
@@ -134,6 +155,7 @@ def create_backend(
     if name == "torch" and device == "cuda":
         name = "torch-frame"  # on a GPU the crop runs on the device too
     check_precision(name, device, precision)
+    _gpu_transfer_options(name, device, options)
     module_name, factory_name, _extra = _REGISTRY[name]
     factory = getattr(importlib.import_module(module_name), factory_name)
     if name in _REDUCED_PRECISIONS:

@@ -156,6 +156,44 @@ def check_attached(session: Any, device: str, path: Path) -> None:
     )
 
 
+def load_gpu_libraries(onnxruntime: Any, device: str) -> None:
+    """Load the CUDA (and, for the TensorRT provider, TensorRT) libraries pip installed, before a
+    GPU session is created, so that onnxruntime finds them without ``LD_LIBRARY_PATH``.
+
+    onnxruntime-gpu >= 1.21 has ``preload_dlls()``, which loads the nvidia-* wheels' CUDA and cuDNN
+    libraries; ``import tensorrt`` loads the tensorrt wheel's ``libnvinfer``. Libraries that are
+    there but fail to load (a driver too old, a wrong CUDA line) are a
+    :class:`BackendUnavailableError` saying "installed but not loadable" with the loader's reason.
+    """
+    if device == "cpu":
+        return
+    preload = getattr(onnxruntime, "preload_dlls", None)
+    if preload is not None:
+        try:
+            preload()
+        except Exception as exc:  # onnxruntime raises OSError / RuntimeError from ctypes
+            raise BackendUnavailableError(
+                f"the CUDA libraries for onnxruntime-gpu {onnxruntime.__version__} are installed but not "
+                f"loadable ({type(exc).__name__}: {exc}); check the NVIDIA driver supports "
+                f"CUDA {cuda_major(onnxruntime_version())} (nvidia-smi), or use device='cpu'"
+            ) from exc
+    if device != "tensorrt":
+        return
+    try:
+        import tensorrt  # noqa: F401  (loads libnvinfer from the tensorrt wheel for the provider)
+    except ImportError as exc:
+        if _installed("tensorrt") or any(_installed(f"tensorrt-cu{cuda}") for cuda in (12, 13)):
+            raise BackendUnavailableError(
+                f"TensorRT is installed but not loadable ({exc}); pip install 'parface-sdk[gpu]' "
+                "reinstalls the matching tensorrt-cu13, or use backend='onnxruntime' on device='cuda'"
+            ) from exc
+        logger.info("tensorrt is not installed as a wheel; the TensorRT provider looks for system libnvinfer")
+    except OSError as exc:  # the wheel is there but its shared libraries fail to load
+        raise BackendUnavailableError(
+            f"TensorRT is installed but not loadable ({exc}); use backend='onnxruntime' on device='cuda'"
+        ) from exc
+
+
 def provider_options(provider: str, precision: str = "fp32") -> dict[str, str]:
     """Options for the GPU providers: TensorRT in ``precision`` (fp32 or fp16) with its engines and
     timings cached on disk.
@@ -202,6 +240,7 @@ def make_session(
     # its run steals the cores the next session needs.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = [(name, provider_options(name, precision)) for name in providers_for(device)]
+    load_gpu_libraries(onnxruntime, device)
     try:
         session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files

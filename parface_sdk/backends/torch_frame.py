@@ -32,8 +32,10 @@ class TorchFrameBackend:
         threads: int | None = None,
         precision: str = "fp32",
         net=None,
+        pinned: bool = True,
     ):
         torch = _import_torch()
+        self.pinned = pinned  # frames go up through page-locked memory on CUDA
         if precision not in PRECISIONS:
             raise UnsupportedPrecisionError(
                 f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}"
@@ -69,7 +71,7 @@ class TorchFrameBackend:
     def _upload(self, image: np.ndarray):
         """(1, 3, H, W) float32 on the device from an RGB uint8 image sent once as uint8."""
         host = self._torch.from_numpy(np.ascontiguousarray(image))
-        if self._device.type == "cuda":
+        if self._device.type == "cuda" and self.pinned:
             host = host.pin_memory()
         frame = host.to(self._device, non_blocking=True)
         return frame.permute(2, 0, 1).unsqueeze(0).float()

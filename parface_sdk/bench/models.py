@@ -41,8 +41,13 @@ def _seeded(variant: str):
 
 
 def _seeded_onnx(variant: str, workdir: Path, graph: str = "crop") -> Path:
+    import importlib.util
+
     try:
         from parface_export.onnx_export import export_onnx
+
+        if importlib.util.find_spec("onnx") is None:  # imported inside export_onnx, not above
+            raise ImportError("No module named 'onnx'")
     except ImportError as exc:
         raise BackendUnavailableError(
             "exporting a seeded model needs the export extra (pip install 'parface-sdk[export]'); "
@@ -52,14 +57,16 @@ def _seeded_onnx(variant: str, workdir: Path, graph: str = "crop") -> Path:
 
 
 def _shipped_onnx(variant: str, graph: str) -> Path | None:
-    """The crop-graph ONNX model shipped in the wheel when it is of ``variant`` and PyTorch (needed
-    to export a seeded one) is missing: the plain install benchmarks without any extra."""
+    """The crop-graph ONNX model shipped in the wheel when it is of ``variant`` and PyTorch or onnx
+    (needed to export a seeded one) is missing: the plain install, and ``parface-sdk[gpu]`` with
+    torch but without the export extra, benchmark without more extras."""
     import importlib.util
     import json
 
     from parface_sdk.models import MANIFEST, default_model_path
 
-    if graph != "crop" or importlib.util.find_spec("torch") is not None:
+    exporter = all(importlib.util.find_spec(name) is not None for name in ("torch", "onnx"))
+    if graph != "crop" or exporter:
         return None
     if json.loads(MANIFEST.read_text()).get("variant") != variant:
         return None

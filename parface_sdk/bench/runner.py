@@ -224,7 +224,9 @@ def run_benchmark(config: BenchConfig, image: np.ndarray, image_label: str) -> B
         if config.detector != "none":
             from parface_sdk.detect import create_detector
 
-            detector = create_detector(config.detector, device=config.device, threads=config.threads)
+            # The detector runs where the network runs (`--engine trt` is on the GPU even when
+            # --device is left at cpu).
+            detector = create_detector(config.detector, device=model.backend.device, threads=config.threads)
             notes["detector"] = detector.name
         timer = _time_pipeline(config, model, detector, image, notes)
         stages = timer.stats()

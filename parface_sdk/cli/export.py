@@ -53,6 +53,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="DATA_DIR",
         help="check parity with PyTorch on the faces of a 300-W style folder (.pts + image)",
     )
+    onnx.add_argument(
+        "--int8",
+        action="store_true",
+        help="also write an int8 copy (QDQ, per-channel Conv/MatMul/Gemm), calibrated on --calibration",
+    )
+    onnx.add_argument(
+        "--calibration",
+        type=Path,
+        metavar="TRAIN_DIR",
+        help="for --int8: a folder of TRAINING faces (.pts + image), never the faces you evaluate",
+    )
 
     trt = targets.add_parser("tensorrt", help="ONNX -> TensorRT engine for this GPU")
     trt.add_argument("onnx", type=Path, help="a parface-sdk ONNX model")
@@ -135,6 +146,8 @@ def _output_file(path: Path | None, what: str) -> None:
 
 
 def _run_onnx(args) -> int:
+    if args.int8 and (args.calibration is None or args.graph != "crop" or args.fp16):
+        raise InvalidOptionError("--int8 needs --calibration TRAIN_DIR, the crop graph and no --fp16")
     from parface_export.onnx_export import DEFAULT_OPSET, export_onnx, max_opset
 
     if not DEFAULT_OPSET <= args.opset <= max_opset():
@@ -161,6 +174,11 @@ def _run_onnx(args) -> int:
         simplify=not args.no_simplify,
     )
     print(f"wrote {path} ({args.graph} graph, {precision}, opset {args.opset})")
+    if args.int8:
+        from parface_export.quantize import quantize_int8
+
+        int8 = quantize_int8(path, path.with_name(path.stem + "-int8.onnx"), args.calibration)
+        print(f"wrote {int8} (int8 QDQ, calibrated on {args.calibration})")
     if args.parity:
         report = _parity(net, path, args.parity, args.graph, precision)
         print(json.dumps(report.model_dump(), indent=2))

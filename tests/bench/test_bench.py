@@ -121,3 +121,19 @@ def test_torch_frame_engine_times_the_aligners_pipeline(tmp_path, precision):
 def test_precision_a_runtime_cannot_honour_is_refused(capsys):
     assert main(["--engine", "ort", "--precision", "fp16", *FAST]) == 2
     assert "cannot run in fp16" in capsys.readouterr().err
+
+
+def test_gpu_install_without_onnx_benchmarks_the_shipped_model(monkeypatch, tmp_path):
+    """`pip install "parface-sdk[gpu]" torch` has torch but no onnx: parface-bench must not crash
+    exporting a seeded model; it benchmarks the shipped ONNX model of the variant instead."""
+    pytest.importorskip("onnxruntime")
+    from parface_sdk.bench import models
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real_find_spec(name, *a)
+    )
+    model = models.load_model("ort", "light", None, "cpu", 1, tmp_path)
+    assert model.label.startswith("shipped") and model.path.suffix == ".onnx"
+    with pytest.raises(models.BackendUnavailableError, match=r"parface-sdk\[export\]"):
+        models._seeded_onnx("tiny", tmp_path)
