@@ -14,10 +14,11 @@ import pytest
 
 pytest.importorskip("scipy", reason="the thin-plate warps need scipy")
 
-# Measured on v4 with benchmarks/asymmetry_response.py (MODEL_CARD.md); the bounds leave room
-# for the face-to-face spread of four faces.
-MIN_RESPONSE = 0.6
-MAX_LEAK = 0.15
+# v4 on the 86 validation faces (benchmarks/asymmetry_response.py --warp tps, MODEL_CARD.md):
+# mouth 0.62 at 12 % IOD, eyelid 0.45-0.64; v3 followed 0.28 and 0.0-0.03. The bounds sit between
+# the two models, with room for the spread of four faces; the leak bound is the target.
+MIN_RESPONSE = {"mouth": 0.45, "eyelid": 0.35}
+MAX_LEAK = 0.1
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def test_one_mouth_corner_moves_alone(faces, aligner, side):
         response, leak = _response(aligner, image, truth, warped, moved_truth, moved, mirrored)
         responses.append(response)
         leaks.append(leak)
-    assert np.mean(responses) >= MIN_RESPONSE, responses
+    assert np.mean(responses) >= MIN_RESPONSE["mouth"], responses
     assert abs(np.mean(leaks)) <= MAX_LEAK, leaks
 
 
@@ -89,5 +90,5 @@ def test_one_eye_closes_alone(faces, aligner, side):
         response, leak = _response(aligner, image, truth, warped, moved_truth, moved, mirrored)
         responses.append(response)
         leaks.append(leak)
-    assert np.mean(responses) >= MIN_RESPONSE, responses
+    assert np.mean(responses) >= MIN_RESPONSE["eyelid"], responses
     assert abs(np.mean(leaks)) <= MAX_LEAK, leaks
