@@ -16,7 +16,8 @@ pytest.importorskip("scipy", reason="the thin-plate warps need scipy")
 
 # v4 on the 86 validation faces (benchmarks/asymmetry_response.py --warp tps, MODEL_CARD.md):
 # mouth 0.62 at 12 % IOD, eyelid 0.45-0.64; v3 followed 0.28 and 0.0-0.03. The bounds sit between
-# the two models, with room for the spread of four faces; the leak bound is the target.
+# the two models; medians over eight faces (one face can misread a 2-3 px lid move); the leak
+# bound is the target.
 MIN_RESPONSE = {"mouth": 0.45, "eyelid": 0.35}
 MAX_LEAK = 0.1
 
@@ -28,8 +29,8 @@ def faces(shared_dir):
     from parface_training.data.largepose import is_validation
 
     folder = shared_dir / "data" / "300w-subset" / "train"
-    images = sorted(p for p in folder.rglob("*.jpg") if is_validation(p, 0.05))[:4]
-    assert len(images) == 4, "the validation split of 300-W train should hold at least 4 faces"
+    images = sorted(p for p in folder.rglob("*.jpg") if is_validation(p, 0.05))[:8]
+    assert len(images) == 8, "the validation split of 300-W train should hold at least 8 faces"
     out = []
     for path in images:
         xy = read_pts(path.with_suffix(".pts"))
@@ -54,7 +55,8 @@ def _response(aligner, image, truth, warped, moved_truth, moved, mirrored):
     after = aligner.align(warped, boxes=box, color="RGB").faces[0].landmarks[:, :2]
     down = down_direction(truth[:, :2])
     applied = float(((moved_truth[moved, :2] - truth[moved, :2]) @ down).mean())
-    assert applied > 2.0, "the warp should move the points by a few pixels"
+    if applied <= 2.0:
+        return None  # the warp would have folded the image (a nearly shut eye) and was not applied
     delta = (after - before) @ down
     return float(delta[moved].mean() / applied), float(delta[mirrored].mean() / applied)
 
@@ -71,11 +73,13 @@ def test_one_mouth_corner_moves_alone(faces, aligner, side):
         warped, moved_truth = expression_warp(
             image, truth, None, region="mouth", sides=(side,), shifts=[shift]
         )
-        response, leak = _response(aligner, image, truth, warped, moved_truth, moved, mirrored)
-        responses.append(response)
-        leaks.append(leak)
-    assert np.mean(responses) >= MIN_RESPONSE["mouth"], responses
-    assert abs(np.mean(leaks)) <= MAX_LEAK, leaks
+        measured = _response(aligner, image, truth, warped, moved_truth, moved, mirrored)
+        if measured is not None:
+            responses.append(measured[0])
+            leaks.append(measured[1])
+    assert len(responses) >= 6, "most faces should take the warp"
+    assert np.median(responses) >= MIN_RESPONSE["mouth"], responses
+    assert abs(np.median(leaks)) <= MAX_LEAK, leaks
 
 
 @pytest.mark.parametrize("side", ["right", "left"])
@@ -87,8 +91,10 @@ def test_one_eye_closes_alone(faces, aligner, side):
     responses, leaks = [], []
     for image, truth in faces:
         warped, moved_truth = eyelid_warp(image, truth, None, side=side, closure=0.5)
-        response, leak = _response(aligner, image, truth, warped, moved_truth, moved, mirrored)
-        responses.append(response)
-        leaks.append(leak)
-    assert np.mean(responses) >= MIN_RESPONSE["eyelid"], responses
-    assert abs(np.mean(leaks)) <= MAX_LEAK, leaks
+        measured = _response(aligner, image, truth, warped, moved_truth, moved, mirrored)
+        if measured is not None:
+            responses.append(measured[0])
+            leaks.append(measured[1])
+    assert len(responses) >= 6, "most faces should take the warp"
+    assert np.median(responses) >= MIN_RESPONSE["eyelid"], responses
+    assert abs(np.median(leaks)) <= MAX_LEAK, leaks
