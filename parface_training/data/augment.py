@@ -134,6 +134,19 @@ def one_sided_warp(
     return warped, out
 
 
+def _border_points(shape: tuple[int, ...]) -> np.ndarray:
+    """The crop's corners and edge midpoints (8, 2): thin-plate controls that pin the border."""
+    right, bottom = shape[1] - 1.0, shape[0] - 1.0
+    return np.array(
+        [
+            (x, y)
+            for x in (0, right / 2, right)
+            for y in (0, bottom / 2, bottom)
+            if (x, y) != (right / 2, bottom / 2)
+        ]
+    )
+
+
 def expression_warp(
     chip: np.ndarray,
     points: np.ndarray,
@@ -182,15 +195,7 @@ def expression_warp(
         free += side_free
         target[list(side_moved)] += np.asarray(shift) * iod
     held = [i for i in range(len(xy)) if i not in moved and i not in free]
-    right, bottom = chip.shape[1] - 1.0, chip.shape[0] - 1.0
-    border = np.array(
-        [
-            (x, y)
-            for x in (0, right / 2, right)
-            for y in (0, bottom / 2, bottom)
-            if (x, y) != (right / 2, bottom / 2)
-        ]
-    )
+    border = _border_points(chip.shape)
     control = moved + held
     maps = thin_plate_maps(
         chip.shape, np.vstack([xy[control], border]), np.vstack([target[control], border]), step=2
@@ -268,15 +273,7 @@ def eyelid_warp(
     target = xy.copy()
     target[list(upper)] += closure * (xy[list(lower)] - xy[list(upper)])
     held = [i for i in range(len(xy)) if i not in upper]
-    right, bottom = chip.shape[1] - 1.0, chip.shape[0] - 1.0
-    border = np.array(
-        [
-            (x, y)
-            for x in (0, right / 2, right)
-            for y in (0, bottom / 2, bottom)
-            if (x, y) != (right / 2, bottom / 2)
-        ]
-    )
+    border = _border_points(chip.shape)
     control = list(upper) + held
     maps = thin_plate_maps(
         chip.shape, np.vstack([xy[control], border]), np.vstack([target[control], border]), step=2
