@@ -9,10 +9,7 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-REPO = Path(__file__).resolve().parents[1]
-# The shared data folder, defined here only: $PARFACE_SHARED, else ../shared beside the repository.
-# Test files and tests/golden/*.py import it (`from conftest import SHARED`) or use `shared_dir`.
-SHARED = Path(os.environ.get("PARFACE_SHARED", REPO.parent / "shared"))
+from shared_data import REPO, SHARED  # noqa: E402,F401  (the one shared-data path)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from parface_sdk.geometry import read_pts
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO / "tests"))
-from conftest import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
+from shared_data import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
 
 # (name, image path relative to its root, root: "repo" or "shared", .pts for the given box)
 FACES = [

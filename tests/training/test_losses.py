@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
+from shared_data import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
 
 from parface_training.losses import (  # noqa: E402
     PERCEPTUAL_LAYERS,

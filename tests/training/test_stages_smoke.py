@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
-from conftest import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
+from shared_data import SHARED  # noqa: E402  (the one shared-data path, honouring PARFACE_SHARED)
 
 DATA = SHARED / "data"
 VGG16_NPZ = SHARED / "models" / "vgg16-imagenet" / "vgg16_features_conv0-6.npz"
