@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 SHARED = Path(os.environ.get("PARFACE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 def plain_loop(paths: list[Path], threads: int | None) -> tuple[dict[str, list[np.ndarray]], float]:
@@ -62,6 +61,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
+    from parface_sdk.geometry import IMAGE_SUFFIXES
     from parface_sdk.scale.batch import read_results, run_batch
 
     paths = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[: args.limit]

@@ -90,7 +90,9 @@ def test_tensorrt_provider_imports_tensorrt_before_the_session(fake_ort, tiny_on
     calls, install = fake_ort
     install()
     loader = types.ModuleType("tensorrt")
-    monkeypatch.delitem(sys.modules, "tensorrt", raising=False)
+    # set, then delete: undoing both leaves sys.modules as it was, without the fake imported below
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    monkeypatch.delitem(sys.modules, "tensorrt")
 
     class Finder:
         def find_spec(self, name, path=None, target=None):

@@ -300,8 +300,12 @@ def test_analyze_decodes_the_file_once(tiny_onnx, aflw_sample, tmp_path, write_c
         str(tiny_onnx),
         "--box",
         *box,
+        "--task",
+        "rest=0:0.1",
+        "--task",
+        "smile=0.1:0.3",
         "--no-progress",
     ]
     assert main(args) == 0
-    assert calls == [str(clip)]  # tracking, flow and the overlay image all from one decode
-    assert (out / "overlay.png").is_file()
+    assert calls == [str(clip)]  # tracking, flow and the overlay images all from one decode
+    assert (out / "overlay.png").is_file() and (out / "report.html").is_file()
