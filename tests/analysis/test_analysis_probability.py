@@ -78,5 +78,5 @@ def test_decision_probability_is_strictly_between_0_and_1(droop):
 
 
 def test_probability_grows_with_the_droop():
-    probabilities = [decide_asymmetry(_series(d), TASKS).probability for d in (0.0, 2.0, 6.0)]
+    probabilities = [decide_asymmetry(_series(d), TASKS).probability for d in (0.0, 10.0, 20.0)]
     assert probabilities[0] < probabilities[1] < probabilities[2]
